@@ -1,0 +1,55 @@
+//! Valid events to one Arrow batch of the `events` table.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use warehouse::arrow::array::{
+    ArrayRef, Int32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
+use warehouse::events;
+
+use crate::ValidEvent;
+
+/// Builds the batch for one commit; every row gets the commit's `recorded_at`.
+pub fn to_record_batch<'a>(
+    rows: impl ExactSizeIterator<Item = &'a ValidEvent>,
+    recorded_at: DateTime<Utc>,
+) -> RecordBatch {
+    let n = rows.len();
+    let text = || StringBuilder::with_capacity(n, n * 16);
+    let time = || TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let (mut id, mut kind, mut occurred, mut recorded) = (text(), text(), time(), time());
+    let (mut org, mut member, mut actor) = (text(), text(), text());
+    let mut payload = StringBuilder::with_capacity(n, n * 64);
+    let mut version = Int32Builder::with_capacity(n);
+    let mut hash = Int64Builder::with_capacity(n);
+    let mut month = text();
+    let recorded_micros = recorded_at.timestamp_micros();
+    for e in rows {
+        id.append_value(e.event_id.to_string());
+        kind.append_value(e.event_type.as_str());
+        occurred.append_value(e.occurred_at.timestamp_micros());
+        recorded.append_value(recorded_micros);
+        org.append_value(&e.org_id);
+        member.append_option(e.member_id.as_deref());
+        actor.append_option(e.actor_id.as_deref());
+        payload.append_value(&e.payload_json);
+        version.append_value(e.schema_version);
+        hash.append_value(e.content_hash);
+        month.append_value(e.month());
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(id.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(occurred.finish()),
+        Arc::new(recorded.finish()),
+        Arc::new(org.finish()),
+        Arc::new(member.finish()),
+        Arc::new(actor.finish()),
+        Arc::new(payload.finish()),
+        Arc::new(version.finish()),
+        Arc::new(hash.finish()),
+        Arc::new(month.finish()),
+    ];
+    RecordBatch::try_new(events::arrow_schema(), columns).expect("columns match the events schema")
+}

@@ -1,0 +1,405 @@
+//! The envelope around every payload, and its validation.
+//!
+//! ```json
+//! {"event_id": "0192…", "event_type": "dues.paid", "occurred_at": "2026-09-05T10:00:00+08:00",
+//!  "org_id": "B-CS-1", "member_id": "M000123", "actor_id": "S-CS-1",
+//!  "payload": {"period": "2026-09", "amount_fen": 20}, "schema_version": 1}
+//! ```
+//!
+//! `event_id` is optional (the server makes a UUIDv7); `recorded_at` is the server's.
+//! `occurred_at` is business time: RFC 3339, or a date / local time that is read in
+//! China Standard Time; more than the allowed skew into the future is refused.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::FieldError;
+use crate::catalogue::{self, EventType, Id, Payload};
+
+/// The schema version of the envelope and payloads this build writes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+const ENVELOPE_FIELDS: [&str; 9] = [
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "org_id",
+    "member_id",
+    "actor_id",
+    "payload",
+    "schema_version",
+];
+
+/// China Standard Time: the calendar every Party-affairs rule counts in.
+pub fn china_time() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// An event that passed validation, ready to be committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent {
+    pub event_id: Uuid,
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub org_id: String,
+    pub member_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub payload: Payload,
+    /// The payload as canonical JSON text (what is stored).
+    pub payload_json: String,
+    pub schema_version: i32,
+    /// Fingerprint of everything above but the id: tells a retry from a conflict.
+    pub content_hash: i64,
+}
+
+impl ValidEvent {
+    /// `YYYY-MM` of `occurred_at` in China Standard Time: the partition of the event.
+    pub fn month(&self) -> String {
+        self.occurred_at
+            .with_timezone(&china_time())
+            .format("%Y-%m")
+            .to_string()
+    }
+
+    fn fingerprint(&self) -> i64 {
+        let mut h = Sha256::new();
+        for part in [
+            self.event_type.as_str(),
+            &self.occurred_at.timestamp_micros().to_string(),
+            &self.org_id,
+            self.member_id.as_deref().unwrap_or("\u{0}"),
+            self.actor_id.as_deref().unwrap_or("\u{0}"),
+            &self.payload_json,
+            &self.schema_version.to_string(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0xff]);
+        }
+        let digest = h.finalize();
+        i64::from_be_bytes(digest[..8].try_into().expect("sha256 has 32 bytes"))
+    }
+}
+
+/// Checks envelopes and payloads. `now` is injected so tests can fix time.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    pub max_future_skew: TimeDelta,
+}
+
+impl Default for Validator {
+    fn default() -> Self {
+        Self {
+            max_future_skew: TimeDelta::days(1),
+        }
+    }
+}
+
+impl Validator {
+    /// Validates every value of a request; all errors are returned (one per bad event),
+    /// so a producer can fix a whole batch at once.
+    pub fn validate_all(
+        &self,
+        values: Vec<Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ValidEvent>, Vec<FieldError>> {
+        let mut events = Vec::with_capacity(values.len());
+        let mut errors = Vec::new();
+        for (index, value) in values.into_iter().enumerate() {
+            match self.validate(index, value, now) {
+                Ok(event) => events.push(event),
+                Err(error) => errors.push(error),
+            }
+        }
+        if errors.is_empty() {
+            Ok(events)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Validates event number `index` of a request.
+    pub fn validate(
+        &self,
+        index: usize,
+        value: Value,
+        now: DateTime<Utc>,
+    ) -> Result<ValidEvent, FieldError> {
+        let fail = |error: &'static str, field: &str, message: String| FieldError {
+            error,
+            message,
+            field: field.to_string(),
+            index,
+        };
+        let Value::Object(mut object) = value else {
+            return Err(fail(
+                "invalid_value",
+                "",
+                "an event must be a JSON object".into(),
+            ));
+        };
+        if let Some(key) = object
+            .keys()
+            .find(|k| !ENVELOPE_FIELDS.contains(&k.as_str()))
+        {
+            return Err(fail(
+                "unknown_field",
+                key,
+                format!("`{key}` is not an envelope field; event fields go inside `payload`"),
+            ));
+        }
+        if object.contains_key("recorded_at") {
+            return Err(fail(
+                "server_field",
+                "recorded_at",
+                "recorded_at is set by the server when the event is committed; do not send it"
+                    .into(),
+            ));
+        }
+
+        let event_type_name =
+            required_str(&object, "event_type").map_err(|(e, m)| fail(e, "event_type", m))?;
+        let event_type = EventType::parse(event_type_name).ok_or_else(|| {
+            fail(
+                "unknown_event_type",
+                "event_type",
+                format!(
+                    "unknown event_type `{event_type_name}`; known types: {}",
+                    catalogue::known_types()
+                ),
+            )
+        })?;
+
+        let event_id = match object.get("event_id") {
+            None | Some(Value::Null) => Uuid::now_v7(),
+            Some(Value::String(s)) => Uuid::parse_str(s)
+                .map_err(|_| fail("invalid_value", "event_id", format!("`{s}` is not a UUID")))?,
+            Some(_) => {
+                return Err(fail(
+                    "invalid_type",
+                    "event_id",
+                    "event_id must be a UUID string".into(),
+                ));
+            }
+        };
+
+        let occurred_text =
+            required_str(&object, "occurred_at").map_err(|(e, m)| fail(e, "occurred_at", m))?;
+        let occurred_at = parse_instant(occurred_text).ok_or_else(|| {
+            fail(
+                "invalid_value",
+                "occurred_at",
+                format!("`{occurred_text}` is not a time: use RFC 3339 (2026-09-05T10:00:00+08:00) or a date (2026-09-05)"),
+            )
+        })?;
+        if occurred_at > now + self.max_future_skew {
+            return Err(fail(
+                "in_future",
+                "occurred_at",
+                format!(
+                    "{occurred_text} is more than {} h in the future; occurred_at is when it happened",
+                    self.max_future_skew.num_hours()
+                ),
+            ));
+        }
+
+        let org_id = required_str(&object, "org_id")
+            .map_err(|(e, m)| fail(e, "org_id", m))?
+            .to_string();
+        Id::check(&org_id).map_err(|m| fail("invalid_value", "org_id", m))?;
+        let member_id =
+            optional_id(&object, "member_id").map_err(|(e, m)| fail(e, "member_id", m))?;
+        if event_type.requires_member() && member_id.is_none() {
+            return Err(fail(
+                "missing_field",
+                "member_id",
+                format!("{event_type} events are about a member: member_id is required"),
+            ));
+        }
+        let actor_id = optional_id(&object, "actor_id").map_err(|(e, m)| fail(e, "actor_id", m))?;
+
+        let schema_version = match object.get("schema_version") {
+            None | Some(Value::Null) => SCHEMA_VERSION,
+            Some(Value::Number(n)) if n.as_i64() == Some(i64::from(SCHEMA_VERSION)) => {
+                SCHEMA_VERSION
+            }
+            Some(other) => {
+                return Err(fail(
+                    "unsupported_schema_version",
+                    "schema_version",
+                    format!(
+                        "schema_version {other} is not supported; this server writes version {SCHEMA_VERSION}"
+                    ),
+                ));
+            }
+        };
+
+        let payload_value = match object.remove("payload") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(v @ Value::Object(_)) => v,
+            Some(_) => {
+                return Err(fail(
+                    "invalid_type",
+                    "payload",
+                    "payload must be a JSON object".into(),
+                ));
+            }
+        };
+        let payload = Payload::parse(event_type, payload_value)
+            .map_err(|e| catalogue::payload_error(index, e))?;
+        let payload_json = serde_json::to_string(&payload).expect("payloads serialize");
+
+        let mut event = ValidEvent {
+            event_id,
+            event_type,
+            occurred_at,
+            org_id,
+            member_id,
+            actor_id,
+            payload,
+            payload_json,
+            schema_version,
+            content_hash: 0,
+        };
+        event.content_hash = event.fingerprint();
+        Ok(event)
+    }
+}
+
+fn required_str<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a str, (&'static str, String)> {
+    match object.get(key) {
+        None | Some(Value::Null) => Err(("missing_field", format!("{key} is required"))),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(("invalid_type", format!("{key} must be a string"))),
+    }
+}
+
+fn optional_id(
+    object: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, (&'static str, String)> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            Id::check(s).map_err(|m| ("invalid_value", m))?;
+            Ok(Some(s.clone()))
+        }
+        Some(_) => Err(("invalid_type", format!("{key} must be a string"))),
+    }
+}
+
+/// RFC 3339; or `YYYY-MM-DD[ HH:MM[:SS]]` / `YYYY-MM-DDTHH:MM[:SS]` read in China Standard Time.
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    china_time()
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        parse_instant("2026-11-25T12:00:00+08:00").unwrap()
+    }
+
+    fn dues(extra: Value) -> Value {
+        let mut v = json!({
+            "event_type": "dues.paid", "occurred_at": "2026-09-05", "org_id": "B1", "member_id": "M1",
+            "payload": {"period": "2026-09", "amount_fen": 20}
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v
+    }
+
+    #[test]
+    fn a_valid_event_gets_a_v7_id_and_its_month() {
+        let e = Validator::default()
+            .validate(0, dues(json!({})), now())
+            .unwrap();
+        assert_eq!(e.event_id.get_version_num(), 7);
+        assert_eq!(e.month(), "2026-09");
+        assert_eq!(e.payload_json, r#"{"period":"2026-09","amount_fen":20}"#);
+    }
+
+    #[test]
+    fn the_month_is_china_time() {
+        let e = Validator::default()
+            .validate(
+                0,
+                dues(json!({"occurred_at": "2026-08-31T17:00:00Z"})),
+                now(),
+            )
+            .unwrap();
+        assert_eq!(e.month(), "2026-09");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let v = Validator::default();
+        let field = |extra: Value| v.validate(3, dues(extra), now()).unwrap_err();
+        assert_eq!(
+            field(json!({"event_type": "dues.payed"})).error,
+            "unknown_event_type"
+        );
+        assert_eq!(
+            field(json!({"occurred_at": "2026-11-28"})).error,
+            "in_future"
+        );
+        assert_eq!(
+            field(json!({"recorded_at": "2026-01-01"})).field,
+            "recorded_at"
+        );
+        assert_eq!(field(json!({"member_id": null})).field, "member_id");
+        assert_eq!(field(json!({"org_id": "has space"})).field, "org_id");
+        assert_eq!(field(json!({"event_id": "nope"})).field, "event_id");
+        assert_eq!(
+            field(json!({"payload": {"period": "2026-9", "amount_fen": 20}})).field,
+            "payload.period"
+        );
+        assert_eq!(field(json!({"colour": 1})).field, "colour");
+        assert_eq!(field(json!({})).index, 3);
+    }
+
+    #[test]
+    fn same_content_same_hash() {
+        let v = Validator::default();
+        let id = json!({"event_id": "0192f0c6-6a0e-7cc4-9b6a-1f2d3c4b5a69"});
+        let a = v.validate(0, dues(id.clone()), now()).unwrap();
+        let b = v.validate(0, dues(id), now()).unwrap();
+        assert_eq!(a.content_hash, b.content_hash);
+        let c = v
+            .validate(
+                0,
+                dues(json!({"event_id": "0192f0c6-6a0e-7cc4-9b6a-1f2d3c4b5a69", "actor_id": "X"})),
+                now(),
+            )
+            .unwrap();
+        assert_ne!(a.content_hash, c.content_hash);
+    }
+}

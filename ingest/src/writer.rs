@@ -1,0 +1,508 @@
+//! [`Ingestor`]: the one writer of the `events` table.
+//!
+//! Requests are queued to a single task. It gathers what arrives within the commit
+//! window (or until the batch is full) and writes all of it as **one** Delta commit —
+//! group commit — so a thousand single-event requests cost one commit, not a thousand.
+//! Only after that commit succeeded is any request of the group answered; if it fails,
+//! every request of the group gets an error and none of their events is visible.
+//!
+//! Exactly once: an in-memory index maps every stored `event_id` to the fingerprint of
+//! its content. It is rebuilt at start-up from two narrow columns of the table
+//! (`event_id`, `content_hash`), so ids stored years ago are known after a restart. A
+//! known id with the same fingerprint is a duplicate (acknowledged, not stored again);
+//! with another fingerprint it is a conflict (the request is refused).
+//!
+//! Retried commits: every commit carries a Delta application transaction
+//! (`dangjian-ingest`, sequence number). When a commit reports failure, the writer
+//! reloads the table and checks whether that sequence number landed anyway, so a
+//! commit that timed out after writing its log entry is not reported as lost.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+use warehouse::datafusion::arrow::array::{Array, AsArray};
+use warehouse::datafusion::arrow::datatypes::Int64Type;
+use warehouse::deltalake::kernel::Transaction;
+use warehouse::deltalake::kernel::transaction::CommitProperties;
+use warehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use warehouse::deltalake::{DeltaTable, DeltaTableError};
+use warehouse::orgs::OrgNode;
+use warehouse::{OrgDirectory, Warehouse};
+
+use crate::catalogue::Payload;
+use crate::{IngestError, Result, ValidEvent, Validator, batch};
+
+/// The Delta application id of dangjian's ingest commits.
+pub const APP_ID: &str = "dangjian-ingest";
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// How long the writer waits for more requests to join a commit.
+    pub commit_window: Duration,
+    /// A commit holds at most about this many events (whole requests are never split).
+    pub max_batch_events: usize,
+    /// How far into the future `occurred_at` may lie (clock skew of producers).
+    pub max_future_skew: TimeDelta,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            commit_window: Duration::from_millis(2),
+            max_batch_events: 100_000,
+            max_future_skew: TimeDelta::days(1),
+        }
+    }
+}
+
+/// The answer to a committed request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    /// Events newly stored.
+    pub accepted: usize,
+    /// Events whose id was already stored with the same content.
+    pub duplicates: usize,
+    /// The id of every event of the request, in request order.
+    pub event_ids: Vec<Uuid>,
+    /// A version of `events` that holds every event of the request.
+    pub version: u64,
+}
+
+enum Command {
+    Submit(Submission),
+    Shutdown(oneshot::Sender<()>),
+}
+
+struct Submission {
+    events: Vec<ValidEvent>,
+    reply: oneshot::Sender<Result<Receipt>>,
+}
+
+pub struct Ingestor {
+    tx: mpsc::Sender<Command>,
+    validator: Validator,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Ingestor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor").finish_non_exhaustive()
+    }
+}
+
+impl Ingestor {
+    /// Rebuilds the id index from the table and starts the writer task, which owns
+    /// `table` from here on.
+    pub async fn start(
+        warehouse: Arc<Warehouse>,
+        table: DeltaTable,
+        config: IngestConfig,
+    ) -> Result<Self> {
+        let started = Instant::now();
+        let index = load_index(&warehouse).await?;
+        tracing::info!(
+            events = index.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "rebuilt the event id index"
+        );
+        let snapshot = table.snapshot().map_err(commit_failed)?;
+        let last_txn = snapshot
+            .transaction_version(table.log_store().as_ref(), APP_ID)
+            .await
+            .map_err(commit_failed)?;
+        let (tx, rx) = mpsc::channel(4096);
+        let writer = Writer {
+            table,
+            warehouse,
+            index,
+            next_txn: last_txn.unwrap_or(0) + 1,
+            config: config.clone(),
+        };
+        let handle = tokio::spawn(writer.run(rx));
+        Ok(Self {
+            tx,
+            validator: Validator {
+                max_future_skew: config.max_future_skew,
+            },
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// Validates raw JSON events; every bad event yields one error.
+    pub fn validate(
+        &self,
+        values: Vec<serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ValidEvent>> {
+        if values.is_empty() {
+            return Err(IngestError::Empty);
+        }
+        self.validator
+            .validate_all(values, now)
+            .map_err(|errors| IngestError::Invalid { errors })
+    }
+
+    /// Stores `events` exactly once, all or nothing, and answers after the commit.
+    pub async fn submit(&self, events: Vec<ValidEvent>) -> Result<Receipt> {
+        if events.is_empty() {
+            return Err(IngestError::Empty);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Submit(Submission { events, reply }))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        answer.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+
+    /// Validates and stores; the library path used by the demo and importers.
+    pub async fn ingest(&self, values: Vec<serde_json::Value>) -> Result<Receipt> {
+        let events = self.validate(values, Utc::now())?;
+        self.submit(events).await
+    }
+
+    /// Commits everything queued, then stops the writer. Later submissions fail with
+    /// [`IngestError::ShuttingDown`].
+    pub async fn shutdown(&self) {
+        let Some(handle) = self.writer.lock().await.take() else {
+            return;
+        };
+        let (done, finished) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(done)).await.is_ok() {
+            finished.await.ok();
+        }
+        handle.await.ok();
+    }
+}
+
+/// The first event of `events` whose org lies outside `scope`, as (index, org_id).
+/// Orgs created by this same request count as inside when their parent is.
+pub fn first_outside_scope<'a>(
+    events: &'a [ValidEvent],
+    orgs: &OrgDirectory,
+    scope: &str,
+) -> Option<(usize, &'a str)> {
+    let mut created_inside: Vec<&str> = Vec::new();
+    for e in events {
+        if let Payload::OrgCreated(created) = &e.payload {
+            let parent_inside = created.parent_id.as_ref().is_some_and(|p| {
+                orgs.is_within(p.as_str(), scope) || created_inside.contains(&p.as_str())
+            });
+            if parent_inside || orgs.is_within(&e.org_id, scope) {
+                created_inside.push(&e.org_id);
+            }
+        }
+    }
+    events
+        .iter()
+        .enumerate()
+        .find(|(_, e)| {
+            !orgs.is_within(&e.org_id, scope) && !created_inside.contains(&e.org_id.as_str())
+        })
+        .map(|(i, e)| (i, e.org_id.as_str()))
+}
+
+fn commit_failed(source: DeltaTableError) -> IngestError {
+    IngestError::CommitFailed {
+        source: Arc::new(source),
+    }
+}
+
+/// Event ids are UUIDs, random enough that folding the halves and one multiply spread
+/// them well; this hashes 10M ids several times faster than SipHash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64((v as u64) ^ ((v >> 64) as u64));
+    }
+}
+
+/// `event_id` (as u128) → content fingerprint, of every stored event.
+type IdIndex = HashMap<u128, i64, BuildHasherDefault<IdHasher>>;
+
+async fn load_index(warehouse: &Warehouse) -> Result<IdIndex> {
+    let ctx = warehouse.context();
+    let sql = "SELECT event_id, content_hash FROM events";
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(|source| warehouse::Error::Execution { source })?
+        .collect()
+        .await
+        .map_err(|source| warehouse::Error::Execution { source })?;
+    let rows = batches.iter().map(|b| b.num_rows()).sum();
+    let mut index = IdIndex::with_capacity_and_hasher(rows, Default::default());
+    for batch in &batches {
+        let ids = warehouse::datafusion::arrow::compute::cast(
+            batch.column(0),
+            &warehouse::datafusion::arrow::datatypes::DataType::Utf8,
+        )
+        .map_err(|e| warehouse::Error::Execution { source: e.into() })?;
+        let ids = ids.as_string::<i32>();
+        let hashes = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            if ids.is_null(row) {
+                continue;
+            }
+            if let Ok(id) = Uuid::parse_str(ids.value(row)) {
+                index.insert(id.as_u128(), hashes.value(row));
+            }
+        }
+    }
+    Ok(index)
+}
+
+struct Writer {
+    table: DeltaTable,
+    warehouse: Arc<Warehouse>,
+    index: IdIndex,
+    next_txn: i64,
+    config: IngestConfig,
+}
+
+/// What one request of a group will be answered, once the commit is known.
+struct Answer {
+    reply: oneshot::Sender<Result<Receipt>>,
+    accepted: usize,
+    duplicates: usize,
+    event_ids: Vec<Uuid>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut shutdown: Option<oneshot::Sender<()>> = None;
+        while shutdown.is_none() {
+            let Some(first) = rx.recv().await else { break };
+            let mut group = match first {
+                Command::Submit(s) => vec![s],
+                Command::Shutdown(done) => {
+                    shutdown = Some(done);
+                    Vec::new()
+                }
+            };
+            let mut count: usize = group.iter().map(|s| s.events.len()).sum();
+            let deadline = tokio::time::Instant::now() + self.config.commit_window;
+            while shutdown.is_none() && count < self.config.max_batch_events {
+                let next = match rx.try_recv() {
+                    Ok(cmd) => Some(cmd),
+                    Err(_) => tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .ok()
+                        .flatten(),
+                };
+                match next {
+                    Some(Command::Submit(s)) => {
+                        count += s.events.len();
+                        group.push(s);
+                    }
+                    Some(Command::Shutdown(done)) => shutdown = Some(done),
+                    None => break,
+                }
+            }
+            if !group.is_empty() {
+                self.commit_group(group).await;
+            }
+        }
+        // Shutting down: refuse new work, commit what is already queued.
+        rx.close();
+        let mut rest = Vec::new();
+        while let Some(cmd) = rx.recv().await {
+            if let Command::Submit(s) = cmd {
+                rest.push(s);
+            }
+        }
+        if !rest.is_empty() {
+            self.commit_group(rest).await;
+        }
+        tracing::info!(version = ?self.table.version(), "ingest writer stopped");
+        if let Some(done) = shutdown {
+            done.send(()).ok();
+        }
+    }
+
+    /// Sorts the group into duplicates, conflicts and new events, commits the new ones
+    /// in one Delta commit, and answers every request.
+    async fn commit_group(&mut self, group: Vec<Submission>) {
+        let started = Instant::now();
+        let requests = group.len();
+        let mut pending = IdIndex::default();
+        let mut rows: Vec<ValidEvent> = Vec::new();
+        let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
+        for Submission { events, reply } in group {
+            let mut fresh = IdIndex::default();
+            let mut keep = vec![false; events.len()];
+            let mut conflict = None;
+            for (i, e) in events.iter().enumerate() {
+                let key = e.event_id.as_u128();
+                let known = self
+                    .index
+                    .get(&key)
+                    .or_else(|| pending.get(&key))
+                    .or_else(|| fresh.get(&key));
+                match known {
+                    Some(hash) if *hash == e.content_hash => {}
+                    Some(_) => {
+                        conflict = Some((e.event_id, i));
+                        break;
+                    }
+                    None => {
+                        fresh.insert(key, e.content_hash);
+                        keep[i] = true;
+                    }
+                }
+            }
+            if let Some((id, index)) = conflict {
+                reply
+                    .send(Err(IngestError::Conflict {
+                        event_id: id.to_string(),
+                        index,
+                    }))
+                    .ok();
+                continue;
+            }
+            let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+            let accepted = fresh.len();
+            pending.extend(fresh);
+            rows.extend(
+                events
+                    .into_iter()
+                    .zip(keep)
+                    .filter_map(|(e, k)| k.then_some(e)),
+            );
+            answers.push(Answer {
+                reply,
+                accepted,
+                duplicates: event_ids.len() - accepted,
+                event_ids,
+            });
+        }
+
+        let outcome = if rows.is_empty() {
+            Ok(self.table.version().unwrap_or(0))
+        } else {
+            self.commit(&rows).await
+        };
+        match outcome {
+            Ok(version) => {
+                self.index.extend(pending);
+                self.note_orgs(&rows);
+                if !rows.is_empty() {
+                    if let Err(e) = self.warehouse.publish(&self.table).await {
+                        tracing::error!(error = %e, "could not publish the new events version to SQL");
+                    }
+                }
+                tracing::debug!(
+                    version,
+                    requests,
+                    events = rows.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "group committed"
+                );
+                for a in answers {
+                    a.reply
+                        .send(Ok(Receipt {
+                            accepted: a.accepted,
+                            duplicates: a.duplicates,
+                            event_ids: a.event_ids,
+                            version,
+                        }))
+                        .ok();
+                }
+            }
+            Err(source) => {
+                tracing::error!(error = %source, requests, events = rows.len(), "group commit failed");
+                let source = Arc::new(source);
+                for a in answers {
+                    a.reply
+                        .send(Err(IngestError::CommitFailed {
+                            source: source.clone(),
+                        }))
+                        .ok();
+                }
+            }
+        }
+    }
+
+    async fn commit(&mut self, rows: &[ValidEvent]) -> Result<u64, DeltaTableError> {
+        let seq = self.next_txn;
+        let batch = batch::to_record_batch(rows.iter(), Utc::now());
+        let attempt = async {
+            let mut writer = RecordBatchWriter::for_table(&self.table)?.with_commit_properties(
+                CommitProperties::default()
+                    .with_application_transaction(Transaction::new(APP_ID, seq)),
+            );
+            writer.write(batch).await?;
+            writer.flush_and_commit(&mut self.table).await
+        };
+        match attempt.await {
+            Ok(version) => {
+                self.next_txn += 1;
+                Ok(version)
+            }
+            Err(error) => {
+                // The log entry may have been written before the error (a timeout, a
+                // failed post-commit checkpoint): if our transaction is there, it landed.
+                if self.table.update_state().await.is_ok() {
+                    let landed = match self.table.snapshot() {
+                        Ok(s) => s
+                            .transaction_version(self.table.log_store().as_ref(), APP_ID)
+                            .await
+                            .ok()
+                            .flatten(),
+                        Err(_) => None,
+                    };
+                    if landed == Some(seq) {
+                        tracing::warn!(%error, seq, "commit reported an error but its transaction landed");
+                        self.next_txn += 1;
+                        return Ok(self.table.version().unwrap_or(0));
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn note_orgs(&self, rows: &[ValidEvent]) {
+        for e in rows {
+            if let Payload::OrgCreated(created) = &e.payload {
+                self.warehouse.orgs().insert(
+                    &e.org_id,
+                    OrgNode {
+                        parent: created.parent_id.as_ref().map(|p| p.0.clone()),
+                        name: created.name.0.clone(),
+                        kind: created.kind.as_str().to_string(),
+                    },
+                );
+            }
+        }
+    }
+}

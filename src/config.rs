@@ -1,0 +1,342 @@
+//! The one typed configuration of dangjian, read only here.
+//!
+//! Sources, later ones winning: embedded defaults (a laptop setup: `./data`, loopback),
+//! a TOML file (`--config`, or `DANGJIAN_CONFIG`), environment variables
+//! `DANGJIAN_<SECTION>_<KEY>` (e.g. `DANGJIAN_SQL_ROW_LIMIT=500`), and flags
+//! (`--listen`, `--storage-url`, or any key with `--set sql.row_limit=500`).
+//! Unknown keys are refused, naming the key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on; port 0 picks a free port.
+    pub listen: String,
+    /// The URL printed for users and used in links (mail); empty = derived from `listen`.
+    pub public_url: String,
+    pub storage: StorageConfig,
+    pub queries: QueriesConfig,
+    pub ingest: IngestSettings,
+    pub sql: SqlSettings,
+    pub log: LogSettings,
+    /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
+    pub tokens: Vec<TokenConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// A local path, `file://…`, `memory://` (tests) or `s3://bucket/prefix`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueriesConfig {
+    /// A `queries/` directory read at start-up instead of the SQL built into the binary
+    /// (empty = built in). Lets analysts add views and models without a rebuild.
+    pub dir: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSettings {
+    /// Largest request body accepted (after gzip decoding), in bytes.
+    pub max_body_bytes: usize,
+    /// How long the writer waits for more requests to share a commit.
+    pub commit_window_ms: u64,
+    /// Events per commit at most (whole requests are never split).
+    pub max_batch_events: usize,
+    /// How far `occurred_at` may lie in the future, in seconds.
+    pub max_future_skew_secs: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlSettings {
+    pub row_limit: usize,
+    pub timeout_secs: u64,
+    pub memory_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A `tracing` filter, e.g. `info` or `dangjian=debug,ingest=debug`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The person the token belongs to.
+    pub name: String,
+    /// `admin`, `leader`, `analyst`, `secretary` or `producer`.
+    pub role: String,
+    /// The root of the org subtree the token may see and write.
+    pub org: String,
+    /// Hex SHA-256 of the token (`dangjian token new` prints both).
+    pub sha256: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            storage: StorageConfig::default(),
+            queries: QueriesConfig::default(),
+            ingest: IngestSettings::default(),
+            sql: SqlSettings::default(),
+            log: LogSettings::default(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: "./data/warehouse".into(),
+        }
+    }
+}
+
+impl Default for QueriesConfig {
+    fn default() -> Self {
+        Self { dir: String::new() }
+    }
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            commit_window_ms: 2,
+            max_batch_events: 100_000,
+            max_future_skew_secs: 86_400,
+        }
+    }
+}
+
+impl Default for SqlSettings {
+    fn default() -> Self {
+        Self {
+            row_limit: 10_000,
+            timeout_secs: 30,
+            memory_limit_bytes: 1 << 30,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info,buoyant_kernel=warn,deltalake_core=warn".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{origin}: {message}")]
+    Override { origin: String, message: String },
+    #[error("config: {message}")]
+    Invalid { message: String },
+}
+
+impl Config {
+    /// Loads the layers in order: defaults, `file`, `env`, `sets` (`key=value`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        sets: &[String],
+    ) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::new();
+        let mut origin = "defaults".to_string();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            table = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+            origin = path.display().to_string();
+            // Check the file alone first, so an unknown key names the file.
+            Self::from_table(table.clone()).map_err(|message| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            })?;
+        }
+        let keys = scalar_keys();
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("DANGJIAN_"))
+            .collect();
+        for (name, value) in &env {
+            if name == "DANGJIAN_CONFIG" {
+                continue;
+            }
+            let key = keys.iter().find(|k| env_name(k) == *name).ok_or_else(|| {
+                ConfigError::Override {
+                    origin: format!("environment variable {name}"),
+                    message: format!(
+                        "no such setting; known: {}",
+                        keys.iter()
+                            .map(|k| env_name(k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            })?;
+            set_path(&mut table, key, value);
+        }
+        for set in sets {
+            let (key, value) = set.split_once('=').ok_or_else(|| ConfigError::Override {
+                origin: format!("--set {set}"),
+                message: "expected key=value".into(),
+            })?;
+            if !keys.iter().any(|k| k == key.trim()) {
+                return Err(ConfigError::Override {
+                    origin: format!("--set {set}"),
+                    message: format!("unknown key `{}`; known: {}", key.trim(), keys.join(", ")),
+                });
+            }
+            set_path(&mut table, key.trim(), value.trim());
+        }
+        let _ = origin;
+        Self::from_table(table).map_err(|message| ConfigError::Invalid { message })
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, String> {
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())
+    }
+
+    pub fn sql_limits(&self) -> warehouse::QueryLimits {
+        warehouse::QueryLimits {
+            row_limit: self.sql.row_limit,
+            timeout: Duration::from_secs(self.sql.timeout_secs),
+            memory_limit: self.sql.memory_limit_bytes,
+        }
+    }
+
+    pub fn ingest_config(&self) -> ingest::IngestConfig {
+        ingest::IngestConfig {
+            commit_window: Duration::from_millis(self.ingest.commit_window_ms),
+            max_batch_events: self.ingest.max_batch_events,
+            max_future_skew: chrono::TimeDelta::seconds(self.ingest.max_future_skew_secs),
+        }
+    }
+
+    /// Every scalar setting as a dotted key, with its default — the config reference.
+    pub fn reference() -> Vec<(String, String)> {
+        let defaults = toml::Value::try_from(Config::default()).expect("defaults serialize");
+        let mut out = Vec::new();
+        walk(&defaults, String::new(), &mut |key, value| {
+            out.push((key, value.to_string()))
+        });
+        out
+    }
+}
+
+/// Dotted keys of every scalar setting (tokens are set in a file only).
+fn scalar_keys() -> Vec<String> {
+    Config::reference().into_iter().map(|(k, _)| k).collect()
+}
+
+fn walk(value: &toml::Value, prefix: String, f: &mut dyn FnMut(String, &toml::Value)) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                walk(v, key, f);
+            }
+        }
+        toml::Value::Array(_) => {}
+        scalar => f(prefix, scalar),
+    }
+}
+
+/// `sql.row_limit` → `DANGJIAN_SQL_ROW_LIMIT`.
+fn env_name(key: &str) -> String {
+    format!("DANGJIAN_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// Sets a dotted key; the value is read as TOML (numbers, booleans) or else as text.
+fn set_path(table: &mut toml::Table, key: &str, raw: &str) {
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().expect("keys are not empty");
+    let mut current = table;
+    for part in parts {
+        current = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("config sections are tables");
+    }
+    current.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = std::env::temp_dir().join(format!("dj-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:1\"\n[sql]\nrow_limit = 5\ntimeout_secs = 7\n",
+        )
+        .unwrap();
+        let env = vec![("DANGJIAN_SQL_ROW_LIMIT".to_string(), "6".to_string())];
+        let config = Config::load(Some(&file), env, &["sql.timeout_secs=8".into()]).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:1");
+        assert_eq!(config.sql.row_limit, 6);
+        assert_eq!(config.sql.timeout_secs, 8);
+        assert_eq!(config.storage.url, "./data/warehouse");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = std::env::temp_dir().join(format!("dj-config-u-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "[sql]\nrow_limt = 5\n").unwrap();
+        let err = Config::load(Some(&file), vec![], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("row_limt"), "{err}");
+        let err = Config::load(None, vec![("DANGJIAN_SQL_ROWS".into(), "1".into())], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DANGJIAN_SQL_ROWS"), "{err}");
+    }
+}

@@ -1,0 +1,139 @@
+//! One mapping from library errors to HTTP answers.
+//!
+//! The body is always `{"error": "stable_key", "message": "…", "field": …, "index": …}`;
+//! a 422 for invalid events adds `errors`, one entry per bad event. Internal detail is
+//! logged, never returned.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ingest::{FieldError, IngestError};
+use serde::Serialize;
+use warehouse::Fault;
+
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            message: message.into(),
+            field: None,
+            index: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_index(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// An error that is ours or the outside world's: log the detail, say little.
+    fn opaque(fault: Fault, key: &'static str, detail: &dyn std::fmt::Display) -> Self {
+        let id = uuid::Uuid::now_v7();
+        tracing::error!(error_id = %id, %detail, "request failed");
+        match fault {
+            Fault::External => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                key,
+                format!("storage is unavailable; nothing was stored, retry later (error id {id})"),
+            ),
+            _ => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                key,
+                format!("internal error (error id {id})"),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        let key = e.key();
+        match e {
+            IngestError::Malformed { line, column, .. } => {
+                Self::new(StatusCode::BAD_REQUEST, key, e.to_string())
+                    .with_field(format!("line {line}, column {column}"))
+            }
+            IngestError::Invalid { ref errors } => {
+                let first = errors.first().cloned();
+                let mut api = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    key,
+                    match &first {
+                        Some(f) if errors.len() == 1 => format!("event {}: {}", f.index, f.message),
+                        _ => e.to_string(),
+                    },
+                );
+                if let Some(f) = first {
+                    api = api.with_field(f.field).with_index(f.index);
+                }
+                api.errors = errors.clone();
+                api
+            }
+            IngestError::Conflict { index, .. } => {
+                Self::new(StatusCode::CONFLICT, key, e.to_string())
+                    .with_field("event_id")
+                    .with_index(index)
+            }
+            IngestError::Empty => Self::new(StatusCode::BAD_REQUEST, key, e.to_string()),
+            IngestError::CommitFailed { .. } | IngestError::ShuttingDown => {
+                let id = uuid::Uuid::now_v7();
+                tracing::error!(error_id = %id, error = ?e, "ingest failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    key,
+                    format!("{e}; retry later (error id {id})"),
+                )
+            }
+            IngestError::Warehouse(w) => w.into(),
+        }
+    }
+}
+
+impl From<warehouse::Error> for ApiError {
+    fn from(e: warehouse::Error) -> Self {
+        let key = e.key();
+        match (e.fault(), &e) {
+            (
+                Fault::Caller,
+                warehouse::Error::Timeout { .. } | warehouse::Error::MemoryLimit { .. },
+            ) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, key, e.to_string()),
+            (Fault::Caller, _) => Self::new(StatusCode::BAD_REQUEST, key, e.to_string()),
+            (fault, _) => Self::opaque(fault, key, &e),
+        }
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; the API lives under /api/v1",
+    )
+}

@@ -1,0 +1,82 @@
+//! The HTTP surface: thin handlers over the libraries, one file per resource.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /healthz` | anyone | the process is up |
+//! | `GET /readyz` | anyone | the warehouse is open and the writer takes events |
+//! | `POST /api/v1/events` | admin, producer, secretary | ingest (JSON, array, NDJSON; gzip) |
+//! | `GET /api/v1/event-types` | any token | the event catalogue |
+//! | `POST /api/v1/sql` | admin, leader, analyst | read-only SQL; JSON, CSV or Arrow |
+//! | `GET /api/v1/whoami` | any token | the caller's name, role and scope |
+
+mod auth;
+mod error;
+mod events;
+mod health;
+mod sql;
+
+pub use sql::rows_json;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use ingest::Ingestor;
+use tower::ServiceBuilder;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use warehouse::Warehouse;
+
+pub use error::ApiError;
+
+use crate::auth::TokenStore;
+use crate::config::Config;
+
+/// Everything a handler may need, shared by `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub warehouse: Arc<Warehouse>,
+    pub ingest: Arc<Ingestor>,
+    pub tokens: Arc<TokenStore>,
+    /// False once shutdown began: `/readyz` turns 503 so balancers stop sending.
+    pub ready: Arc<AtomicBool>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.ingest.max_body_bytes;
+    let api = Router::new()
+        .route("/events", post(events::ingest))
+        .route("/event-types", get(events::catalogue))
+        .route("/sql", post(sql::run))
+        .route("/whoami", get(auth::whoami))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestDecompressionLayer::new().gzip(true));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api)
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        let id = request
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", id, method = %request.method(), uri = %request.uri())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+}

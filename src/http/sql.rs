@@ -1,0 +1,226 @@
+//! `POST /api/v1/sql`: analyst SQL, read-only and bounded.
+//!
+//! The body is the query (plain text, or JSON `{"sql": "…"}`). The answer is JSON by
+//! default, CSV (`text/csv`) or an Arrow IPC stream
+//! (`application/vnd.apache.arrow.stream`), chosen by `?format=json|csv|arrow` or else
+//! by the `Accept` header.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warehouse::QueryResult;
+use warehouse::arrow::datatypes::SchemaRef;
+use warehouse::arrow::record_batch::RecordBatch;
+
+use super::{ApiError, AppState};
+use crate::auth::{Caller, Permission};
+
+#[derive(Debug, Deserialize)]
+pub struct SqlParams {
+    format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Json,
+    Csv,
+    Arrow,
+}
+
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+pub async fn run(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(params): Query<SqlParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Sql)?;
+    let answer = negotiate(params.format.as_deref(), &headers)?;
+    let sql = read_sql(&headers, &body)?;
+    let result = app.warehouse.query(&sql, &app.config.sql_limits()).await?;
+    tracing::info!(
+        rows = result.rows,
+        truncated = result.truncated,
+        elapsed_ms = result.elapsed.as_millis() as u64,
+        "sql"
+    );
+    encode(answer, &result, app.warehouse.events_version())
+}
+
+fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Answer, ApiError> {
+    match format {
+        Some("json") => return Ok(Answer::Json),
+        Some("csv") => return Ok(Answer::Csv),
+        Some("arrow") => return Ok(Answer::Arrow),
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_format",
+                format!("format `{other}` is not one of json, csv, arrow"),
+            )
+            .with_field("format"));
+        }
+        None => {}
+    }
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(if accept.contains(ARROW_STREAM) {
+        Answer::Arrow
+    } else if accept.contains("text/csv") {
+        Answer::Csv
+    } else {
+        Answer::Json
+    })
+}
+
+fn read_sql(headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    let sql = if is_json {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct SqlBody {
+            sql: String,
+        }
+        serde_json::from_slice::<SqlBody>(body)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("expected {{\"sql\": \"…\"}}: {e}"),
+                )
+                .with_field("sql")
+            })?
+            .sql
+    } else {
+        String::from_utf8(body.to_vec()).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "the query is not UTF-8",
+            )
+            .with_field("sql")
+        })?
+    };
+    if sql.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_query",
+            "send the SQL query as the body",
+        )
+        .with_field("sql"));
+    }
+    Ok(sql)
+}
+
+fn encode(
+    answer: Answer,
+    result: &QueryResult,
+    version: Option<u64>,
+) -> Result<Response, ApiError> {
+    let internal = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "encoding a SQL result failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding_failed",
+            "the result could not be encoded",
+        )
+    };
+    let (content_type, bytes) = match answer {
+        Answer::Json => {
+            let rows = rows_json(&result.batches).map_err(|e| internal(&e))?;
+            let body = json!({
+                "columns": columns(&result.schema),
+                "rows": rows,
+                "row_count": result.rows,
+                "truncated": result.truncated,
+                "elapsed_ms": result.elapsed.as_secs_f64() * 1000.0,
+                "events_version": version,
+            });
+            (
+                "application/json",
+                serde_json::to_vec(&body).map_err(|e| internal(&e))?,
+            )
+        }
+        Answer::Csv => {
+            let mut out = Vec::new();
+            {
+                let mut writer = warehouse::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut out);
+                for batch in &result.batches {
+                    writer.write(batch).map_err(|e| internal(&e))?;
+                }
+            }
+            if result.batches.is_empty() {
+                let names: Vec<&str> = result
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect();
+                out.extend_from_slice(names.join(",").as_bytes());
+                out.push(b'\n');
+            }
+            ("text/csv; charset=utf-8", out)
+        }
+        Answer::Arrow => {
+            let mut out = Vec::new();
+            {
+                let mut writer =
+                    warehouse::arrow::ipc::writer::StreamWriter::try_new(&mut out, &result.schema)
+                        .map_err(|e| internal(&e))?;
+                for batch in &result.batches {
+                    writer.write(batch).map_err(|e| internal(&e))?;
+                }
+                writer.finish().map_err(|e| internal(&e))?;
+            }
+            (ARROW_STREAM, out)
+        }
+    };
+    let mut response = Body::from(bytes).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(
+        "x-truncated",
+        HeaderValue::from_static(if result.truncated { "true" } else { "false" }),
+    );
+    Ok(response)
+}
+
+fn columns(schema: &SchemaRef) -> Vec<Value> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+        .collect()
+}
+
+/// Rows as JSON objects (nulls kept, so every row has every column).
+pub fn rows_json(batches: &[RecordBatch]) -> Result<Value, warehouse::arrow::error::ArrowError> {
+    let mut buf = Vec::new();
+    {
+        let builder = warehouse::arrow::json::WriterBuilder::new().with_explicit_nulls(true);
+        let mut writer = builder.build::<_, warehouse::arrow::json::writer::JsonArray>(&mut buf);
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+    }
+    if buf.is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    serde_json::from_slice(&buf)
+        .map_err(|e| warehouse::arrow::error::ArrowError::JsonError(e.to_string()))
+}

@@ -1,0 +1,97 @@
+//! # dangjian — the Party-affairs warehouse, cockpit and early-warning service
+//!
+//! The binary parses arguments and wires the libraries together; it is the only crate
+//! that knows HTTP. `dangjian --help` lists the commands.
+//!
+//! ## Layout
+//!
+//! - [`config`]: the typed configuration (file, `DANGJIAN_*` environment, flags).
+//! - [`auth`]: bearer tokens → caller, role, org scope.
+//! - [`http`]: the routes, one file per resource.
+//! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
+//!   serves until a shutdown signal, then commits what it holds.
+//! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
+//! - [`commands`]: `sql`, `token` and `config` commands.
+
+// A binary crate: `pub` marks what a module offers the rest of the binary.
+#![allow(unreachable_pub)]
+
+mod auth;
+mod commands;
+mod config;
+mod demo;
+mod http;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dangjian",
+    version,
+    about = "智慧党建: Party-affairs events → Delta Lake → SQL, cockpit and early warnings"
+)]
+struct Cli {
+    /// A TOML config file (also `DANGJIAN_CONFIG`).
+    #[arg(long, global = true, env = "DANGJIAN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Override any setting: `--set sql.row_limit=500` (repeatable; wins over file and env).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server: ingest, SQL, health.
+    Serve(server::ServeArgs),
+    /// Generate a realistic university, load it through ingest, and serve it.
+    Demo(demo::DemoArgs),
+    /// Run a read-only SQL query against the warehouse and print a table.
+    Sql(commands::SqlArgs),
+    /// Make bearer tokens and their hashes for the config.
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
+    /// Print every setting with its default and environment variable.
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => {
+                server::serve_command(cli.config.as_deref(), &cli.set, args).await
+            }
+            Command::Demo(args) => demo::demo_command(cli.config.as_deref(), &cli.set, args).await,
+            Command::Sql(args) => {
+                commands::sql_command(cli.config.as_deref(), &cli.set, args).await
+            }
+            Command::Token(cmd) => commands::token_command(cmd),
+            Command::Config => commands::config_command(),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors of the commands: whatever a library or the config reported.
+pub type CommandResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

@@ -1,0 +1,46 @@
+//! # warehouse — where dangjian's events live and how they are queried
+//!
+//! Every Party-affairs action is an immutable row of the Delta Lake table `events`
+//! (Parquet files plus a transaction log, on any `object_store` URL). Everything the
+//! product shows — rosters, cockpit metrics, statistics, early warnings — is SQL over
+//! that table, run by Apache DataFusion.
+//!
+//! ## Layout
+//!
+//! - [`paths`]: the one module that knows storage locations (table URLs under the root).
+//! - [`events`]: the schema of the `events` table and opening / creating it.
+//! - [`live`]: a table provider that always scans the newest acknowledged version, so a
+//!   commit is visible to SQL at once without re-listing the store per query.
+//! - [`queries`]: the SQL files of `queries/` (embedded at build time) and their headers.
+//! - [`session`]: [`Warehouse`], the DataFusion session with `events`, the views of
+//!   `queries/views/`, the JSON functions, and the org tree used for scoping.
+//! - [`sandbox`]: the analyst SQL path — read-only statements, row / time / memory bounds.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! ingest (group commit) ──► Delta `events` ──► LiveTable.publish(new version)
+//!                                                  │
+//! SQL / views / models ◄── SessionContext ◄────────┘
+//! ```
+//!
+//! This crate knows nothing of HTTP; the `dangjian` binary maps [`Error`] to status codes
+//! through [`Error::fault`].
+
+pub mod error;
+pub mod events;
+pub mod live;
+pub mod orgs;
+pub mod paths;
+pub mod queries;
+pub mod sandbox;
+pub mod session;
+
+pub use datafusion;
+pub use deltalake;
+pub use deltalake::arrow;
+pub use error::{Error, Fault, Result};
+pub use orgs::OrgDirectory;
+pub use paths::StorageRoot;
+pub use sandbox::{QueryLimits, QueryResult};
+pub use session::Warehouse;

@@ -1,0 +1,143 @@
+//! The organisation tree (university → college → branch → Party group), kept in memory
+//! for access checks: a token's scope is an org subtree, and every event, query and
+//! dashboard is checked against it.
+//!
+//! It is loaded from the `org.created` events at start-up and extended by ingest right
+//! after each commit that creates orgs.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgNode {
+    pub parent: Option<String>,
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Default)]
+pub struct OrgDirectory {
+    nodes: RwLock<HashMap<String, OrgNode>>,
+}
+
+impl OrgDirectory {
+    pub fn insert(&self, org_id: &str, node: OrgNode) {
+        self.nodes
+            .write()
+            .expect("org directory lock poisoned")
+            .insert(org_id.to_string(), node);
+    }
+
+    pub fn get(&self, org_id: &str) -> Option<OrgNode> {
+        self.nodes
+            .read()
+            .expect("org directory lock poisoned")
+            .get(org_id)
+            .cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes
+            .read()
+            .expect("org directory lock poisoned")
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `org_id` lies in the subtree rooted at `scope`. A scope at the top of
+    /// the tree (an org without a parent) covers every org, including ones not created
+    /// yet; any other scope covers only the orgs known to sit under it.
+    pub fn is_within(&self, org_id: &str, scope: &str) -> bool {
+        let nodes = self.nodes.read().expect("org directory lock poisoned");
+        if matches!(nodes.get(scope), Some(node) if node.parent.is_none()) {
+            return true;
+        }
+        let mut current = Some(org_id);
+        // The depth bound guards against a cycle in bad data.
+        for _ in 0..64 {
+            let Some(org) = current else { return false };
+            if org == scope {
+                return true;
+            }
+            current = nodes.get(org).and_then(|n| n.parent.as_deref());
+        }
+        false
+    }
+
+    /// `scope` and every org under it.
+    pub fn subtree(&self, scope: &str) -> Vec<String> {
+        let nodes = self.nodes.read().expect("org directory lock poisoned");
+        let mut out = vec![scope.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i].clone();
+            out.extend(
+                nodes
+                    .iter()
+                    .filter(|(_, n)| n.parent.as_deref() == Some(parent.as_str()))
+                    .map(|(id, _)| id.clone()),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// The direct children of `org_id`, sorted by id.
+    pub fn children(&self, org_id: &str) -> Vec<String> {
+        let nodes = self.nodes.read().expect("org directory lock poisoned");
+        let mut out: Vec<String> = nodes
+            .iter()
+            .filter(|(_, n)| n.parent.as_deref() == Some(org_id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The org without a parent, if there is exactly one.
+    pub fn root(&self) -> Option<String> {
+        let nodes = self.nodes.read().expect("org directory lock poisoned");
+        let mut roots = nodes.iter().filter(|(_, n)| n.parent.is_none());
+        match (roots.next(), roots.next()) {
+            (Some((id, _)), None) => Some(id.clone()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(parent: Option<&str>) -> OrgNode {
+        OrgNode {
+            parent: parent.map(str::to_string),
+            name: String::new(),
+            kind: String::new(),
+        }
+    }
+
+    #[test]
+    fn subtree_membership() {
+        let dir = OrgDirectory::default();
+        dir.insert("U", node(None));
+        dir.insert("C1", node(Some("U")));
+        dir.insert("C2", node(Some("U")));
+        dir.insert("B1", node(Some("C1")));
+        assert!(dir.is_within("B1", "C1"));
+        assert!(dir.is_within("B1", "U"));
+        assert!(!dir.is_within("B1", "C2"));
+        assert!(
+            dir.is_within("NEW", "U"),
+            "the top scope covers orgs not yet created"
+        );
+        assert!(!dir.is_within("NEW", "C1"));
+        let mut sub = dir.subtree("C1");
+        sub.sort();
+        assert_eq!(sub, ["B1", "C1"]);
+        assert_eq!(dir.root().as_deref(), Some("U"));
+    }
+}

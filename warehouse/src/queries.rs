@@ -1,0 +1,183 @@
+//! The SQL files of `queries/`: views, cockpit metrics, statistics and warning rules.
+//!
+//! Each file starts with a comment header of `-- key: value` lines (name, title,
+//! schedule, materialise, severity, …) followed by the SQL. The files are embedded at
+//! build time; [`QueryCatalog::from_dir`] reads a directory instead, so an analyst can
+//! add a model to a running installation without a rebuild.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::{Error, Result};
+
+include!(concat!(env!("OUT_DIR"), "/queries_embedded.rs"));
+
+/// What a query file is for, from the folder it sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QueryKind {
+    View,
+    Metric,
+    Stat,
+    Warning,
+}
+
+impl QueryKind {
+    fn from_folder(folder: &str) -> Option<Self> {
+        match folder {
+            "views" => Some(Self::View),
+            "metrics" => Some(Self::Metric),
+            "stats" => Some(Self::Stat),
+            "warnings" => Some(Self::Warning),
+            _ => None,
+        }
+    }
+}
+
+/// One SQL file with its parsed header.
+#[derive(Debug, Clone)]
+pub struct QueryFile {
+    pub kind: QueryKind,
+    /// `views/10_orgs.sql`
+    pub path: String,
+    /// The `name` header, or the file stem without its ordering prefix.
+    pub name: String,
+    pub header: BTreeMap<String, String>,
+    /// The whole file text (header comments included, which SQL ignores).
+    pub sql: String,
+}
+
+impl QueryFile {
+    pub fn parse(path: &str, text: &str) -> Result<Self> {
+        let invalid = |reason: String| Error::QueryFile {
+            file: path.to_string(),
+            reason,
+        };
+        let (folder, file) = path
+            .split_once('/')
+            .ok_or_else(|| invalid("expected <folder>/<file>.sql".into()))?;
+        let kind = QueryKind::from_folder(folder)
+            .ok_or_else(|| invalid(format!("unknown folder `{folder}`")))?;
+        let mut header = BTreeMap::new();
+        for line in text.lines() {
+            let Some(comment) = line.trim().strip_prefix("--") else {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                break;
+            };
+            if let Some((key, value)) = comment.split_once(':') {
+                let key = key.trim();
+                if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    header.insert(key.to_string(), value.trim().to_string());
+                }
+            }
+        }
+        let stem = file.trim_end_matches(".sql");
+        let default_name = stem
+            .split_once('_')
+            .filter(|(prefix, _)| prefix.chars().all(|c| c.is_ascii_digit()))
+            .map_or(stem, |(_, rest)| rest);
+        let name = header
+            .get("name")
+            .cloned()
+            .unwrap_or_else(|| default_name.to_string());
+        Ok(Self {
+            kind,
+            path: path.to_string(),
+            name,
+            header,
+            sql: text.to_string(),
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.header.get(key).map(String::as_str)
+    }
+}
+
+/// All query files, in path order (views are applied in that order, so a view may use
+/// the ones before it).
+#[derive(Debug, Clone, Default)]
+pub struct QueryCatalog {
+    files: Vec<QueryFile>,
+}
+
+impl QueryCatalog {
+    /// The files compiled into this binary.
+    pub fn embedded() -> Result<Self> {
+        Self::from_files(EMBEDDED.iter().map(|(p, t)| (p.to_string(), t.to_string())))
+    }
+
+    /// The files of a `queries/` directory on disk.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let mut files = Vec::new();
+        for folder in ["views", "metrics", "stats", "warnings"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "sql") {
+                    let rel = format!("{folder}/{}", entry.file_name().to_string_lossy());
+                    let text = std::fs::read_to_string(&path).map_err(|e| Error::QueryFile {
+                        file: rel.clone(),
+                        reason: e.to_string(),
+                    })?;
+                    files.push((rel, text));
+                }
+            }
+        }
+        Self::from_files(files)
+    }
+
+    fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut parsed = files
+            .into_iter()
+            .map(|(path, text)| QueryFile::parse(&path, &text))
+            .collect::<Result<Vec<_>>>()?;
+        parsed.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Self { files: parsed })
+    }
+
+    pub fn of_kind(&self, kind: QueryKind) -> impl Iterator<Item = &QueryFile> {
+        self.files.iter().filter(move |f| f.kind == kind)
+    }
+
+    pub fn all(&self) -> &[QueryFile] {
+        &self.files
+    }
+
+    pub fn get(&self, name: &str) -> Option<&QueryFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_parsed_until_the_sql() {
+        let file = QueryFile::parse(
+            "metrics/20_dues_monthly.sql",
+            "-- name: dues_monthly\n-- title: 党费缴纳率\n-- materialise: true\nSELECT 1 -- not: header\n",
+        )
+        .unwrap();
+        assert_eq!(file.kind, QueryKind::Metric);
+        assert_eq!(file.name, "dues_monthly");
+        assert_eq!(file.get("title"), Some("党费缴纳率"));
+        assert_eq!(file.get("not"), None);
+    }
+
+    #[test]
+    fn name_defaults_to_stem_without_order_prefix() {
+        let file = QueryFile::parse("views/10_orgs.sql", "CREATE VIEW orgs AS SELECT 1").unwrap();
+        assert_eq!(file.name, "orgs");
+    }
+
+    #[test]
+    fn embedded_views_are_present() {
+        let catalog = QueryCatalog::embedded().unwrap();
+        assert!(catalog.of_kind(QueryKind::View).count() >= 5);
+    }
+}

@@ -1,0 +1,219 @@
+//! The analyst SQL path: read-only, one statement, bounded in rows, time and memory.
+//!
+//! Two locks on the door: the statement kind is checked on the parsed AST (so the
+//! error can name it), and DataFusion's own `SQLOptions` refuse DDL, DML and
+//! statements while planning.
+
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::context::SQLOptions;
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::Statement;
+use futures::StreamExt;
+
+use crate::{Error, Result, Warehouse};
+
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    /// Rows returned at most; more are cut and the result says `truncated`.
+    pub row_limit: usize,
+    pub timeout: Duration,
+    /// Bytes of the per-query memory pool.
+    pub memory_limit: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            row_limit: 10_000,
+            timeout: Duration::from_secs(30),
+            memory_limit: 1 << 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub rows: usize,
+    pub truncated: bool,
+    pub elapsed: Duration,
+}
+
+/// Refuses anything but one SELECT / WITH / EXPLAIN / SHOW / DESCRIBE statement,
+/// naming the kind of statement refused.
+pub fn check_read_only(sql: &str) -> Result<()> {
+    let statements = DFParser::parse_sql(sql).map_err(|e| Error::Sql {
+        message: e.to_string(),
+        source: e,
+    })?;
+    if statements.len() != 1 {
+        return Err(Error::StatementCount {
+            count: statements.len(),
+        });
+    }
+    let refused = |kind: &str| {
+        Err(Error::ReadOnly {
+            statement: kind.to_string(),
+        })
+    };
+    match &statements[0] {
+        DfStatement::Statement(statement) => match statement.as_ref() {
+            Statement::Query(_)
+            | Statement::ShowTables { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowFunctions { .. }
+            | Statement::ShowVariable { .. }
+            | Statement::ShowViews { .. }
+            | Statement::ShowSchemas { .. }
+            | Statement::ShowCatalogs { .. }
+            | Statement::ShowCreate { .. }
+            | Statement::ExplainTable { .. } => Ok(()),
+            Statement::Explain { statement, .. } => match statement.as_ref() {
+                Statement::Query(_) => Ok(()),
+                other => refused(&format!("EXPLAIN {}", statement_kind(other))),
+            },
+            other => refused(&statement_kind(other)),
+        },
+        DfStatement::Explain(explain) => match explain.statement.as_ref() {
+            DfStatement::Statement(inner) if matches!(inner.as_ref(), Statement::Query(_)) => {
+                Ok(())
+            }
+            _ => refused("EXPLAIN of a non-query"),
+        },
+        DfStatement::CreateExternalTable(_) => refused("CREATE EXTERNAL TABLE"),
+        DfStatement::CopyTo(_) => refused("COPY"),
+        DfStatement::Reset(_) => refused("RESET"),
+    }
+}
+
+/// The leading keywords of a statement, e.g. `INSERT`, `CREATE TABLE`, `SET`.
+fn statement_kind(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(3).collect();
+    let n = match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+        Some("CREATE" | "DROP" | "ALTER" | "SHOW") => {
+            if words.get(1).is_some_and(|w| {
+                matches!(
+                    w.to_ascii_uppercase().as_str(),
+                    "OR" | "TEMPORARY" | "TEMP" | "EXTERNAL" | "UNIQUE"
+                )
+            }) {
+                3
+            } else {
+                2
+            }
+        }
+        _ => 1,
+    };
+    words
+        .iter()
+        .take(n)
+        .map(|w| w.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Warehouse {
+    /// Runs an analyst's query within `limits`.
+    pub async fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {
+        check_read_only(sql)?;
+        let started = Instant::now();
+        let ctx = self.bounded_context(limits.memory_limit);
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let memory_limit = limits.memory_limit;
+        let row_limit = limits.row_limit;
+        let run = async move {
+            let df = ctx
+                .sql_with_options(sql, options)
+                .await
+                .map_err(|e| Error::from_query(e, memory_limit))?;
+            let schema = df.schema().inner().clone();
+            let mut stream = df
+                .execute_stream()
+                .await
+                .map_err(|e| Error::from_query(e, memory_limit))?;
+            let mut batches = Vec::new();
+            let mut rows = 0;
+            let mut truncated = false;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| Error::from_query(e, memory_limit))?;
+                if rows + batch.num_rows() > row_limit {
+                    batches.push(batch.slice(0, row_limit - rows));
+                    rows = row_limit;
+                    truncated = true;
+                    break;
+                }
+                rows += batch.num_rows();
+                batches.push(batch);
+            }
+            Ok::<_, Error>((schema, batches, rows, truncated))
+        };
+        let (schema, batches, rows, truncated) = tokio::time::timeout(limits.timeout, run)
+            .await
+            .map_err(|_| Error::Timeout {
+            limit: limits.timeout,
+        })??;
+        Ok(QueryResult {
+            schema,
+            batches,
+            rows,
+            truncated,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(sql: &str) -> String {
+        match check_read_only(sql) {
+            Err(Error::ReadOnly { statement }) => statement,
+            other => panic!("{sql}: expected read-only refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_are_allowed() {
+        for sql in [
+            "SELECT 1",
+            "WITH a AS (SELECT 1) SELECT * FROM a",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+            "DESCRIBE events",
+        ] {
+            check_read_only(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
+    #[test]
+    fn writes_are_refused_by_kind() {
+        assert_eq!(refused("INSERT INTO events VALUES (1)"), "INSERT");
+        assert_eq!(refused("DELETE FROM events"), "DELETE");
+        assert_eq!(refused("CREATE TABLE t (a INT)"), "CREATE TABLE");
+        assert_eq!(refused("DROP TABLE events"), "DROP TABLE");
+        assert_eq!(refused("SET datafusion.execution.batch_size = 1"), "SET");
+        assert_eq!(
+            refused("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'"),
+            "CREATE EXTERNAL TABLE"
+        );
+        assert_eq!(refused("COPY (SELECT 1) TO '/tmp/x.csv'"), "COPY");
+        assert_eq!(refused("CREATE VIEW v AS SELECT 1"), "CREATE VIEW");
+    }
+
+    #[test]
+    fn one_statement_only() {
+        assert!(matches!(
+            check_read_only("SELECT 1; SELECT 2"),
+            Err(Error::StatementCount { count: 2 })
+        ));
+    }
+}

@@ -1,0 +1,189 @@
+//! [`Warehouse`]: the DataFusion session over the Delta tables.
+//!
+//! A base `SessionState` is built once: the `events` table (a [`LiveTable`]), the JSON
+//! functions, the statistics UDFs and every view of `queries/views/`. Each query gets a
+//! cheap copy of it with its own memory pool, sharing the catalog and object stores.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::DeltaTable;
+
+use crate::events;
+use crate::live::LiveTable;
+use crate::orgs::{OrgDirectory, OrgNode};
+use crate::queries::{QueryCatalog, QueryKind};
+use crate::{Error, Result, StorageRoot};
+
+pub struct Warehouse {
+    root: StorageRoot,
+    events: Arc<LiveTable>,
+    base: SessionState,
+    orgs: Arc<OrgDirectory>,
+    catalog: Arc<QueryCatalog>,
+}
+
+impl std::fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warehouse")
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+impl Warehouse {
+    /// Opens (or creates) the tables under `root` and plans the views. Returns the
+    /// `events` table handle too: the ingest writer owns it from here on and publishes
+    /// every new version through [`Warehouse::publish`].
+    pub async fn open(root: StorageRoot, catalog: QueryCatalog) -> Result<(Self, DeltaTable)> {
+        let table = events::open_or_create(&root).await?;
+        let provider = table.table_provider().await.map_err(|e| Error::View {
+            view: events::TABLE.into(),
+            source: e,
+        })?;
+        let live = Arc::new(LiveTable::new(provider, table.version()));
+
+        let runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(|e| Error::Execution { source: e })?;
+        let mut state = SessionStateBuilder::new()
+            .with_default_features()
+            .with_config(session_config())
+            .with_runtime_env(runtime)
+            .build();
+        datafusion_functions_json::register_all(&mut state)
+            .map_err(|e| Error::Execution { source: e })?;
+        table
+            .update_datafusion_session(&state)
+            .map_err(|e| Error::delta(events::TABLE, e))?;
+        let ctx = SessionContext::new_with_state(state);
+        ctx.register_table(events::TABLE, live.clone())
+            .map_err(|e| Error::Execution { source: e })?;
+        for view in catalog.of_kind(QueryKind::View) {
+            ctx.sql(&view.sql).await.map_err(|source| Error::View {
+                view: view.path.clone(),
+                source,
+            })?;
+        }
+        let warehouse = Self {
+            root,
+            events: live,
+            base: ctx.state(),
+            orgs: Arc::new(OrgDirectory::default()),
+            catalog: Arc::new(catalog),
+        };
+        warehouse.load_orgs().await?;
+        Ok((warehouse, table))
+    }
+
+    pub fn root(&self) -> &StorageRoot {
+        &self.root
+    }
+
+    pub fn orgs(&self) -> &Arc<OrgDirectory> {
+        &self.orgs
+    }
+
+    pub fn catalog(&self) -> &Arc<QueryCatalog> {
+        &self.catalog
+    }
+
+    /// The `events` version that SQL sees now.
+    pub fn events_version(&self) -> Option<u64> {
+        self.events.version()
+    }
+
+    /// Makes a newly committed version of `events` visible to every new query.
+    pub async fn publish(&self, table: &DeltaTable) -> Result<()> {
+        let provider = table.table_provider().await.map_err(|e| Error::View {
+            view: events::TABLE.into(),
+            source: e,
+        })?;
+        self.events.publish(provider, table.version());
+        Ok(())
+    }
+
+    /// A session for internal work (models, rules, start-up): no memory bound.
+    pub fn context(&self) -> SessionContext {
+        self.context_with_pool(Arc::new(UnboundedMemoryPool::default()))
+    }
+
+    /// A session whose memory is bounded to `limit` bytes; past it, operators fail
+    /// with `ResourcesExhausted` instead of spilling or growing.
+    pub fn bounded_context(&self, limit: usize) -> SessionContext {
+        self.context_with_pool(Arc::new(FairSpillPool::new(limit)))
+    }
+
+    fn context_with_pool(&self, pool: Arc<dyn MemoryPool>) -> SessionContext {
+        let base_rt = self.base.runtime_env();
+        let runtime = RuntimeEnv {
+            memory_pool: pool,
+            disk_manager: base_rt.disk_manager.clone(),
+            cache_manager: base_rt.cache_manager.clone(),
+            object_store_registry: base_rt.object_store_registry.clone(),
+        };
+        let state = SessionStateBuilder::new_from_existing(self.base.clone())
+            .with_runtime_env(Arc::new(runtime))
+            .build();
+        SessionContext::new_with_state(state)
+    }
+
+    async fn load_orgs(&self) -> Result<()> {
+        let ctx = self.context();
+        let batches = ctx
+            .sql("SELECT org_id, parent_id, name, kind FROM orgs")
+            .await
+            .and_then(|df| Ok(df))
+            .map_err(|source| Error::View {
+                view: "orgs".into(),
+                source,
+            })?
+            .collect()
+            .await
+            .map_err(|e| Error::Execution { source: e })?;
+        for batch in batches {
+            let cols: Vec<_> = (0..4)
+                .map(|i| {
+                    datafusion::arrow::compute::cast(
+                        batch.column(i),
+                        &datafusion::arrow::datatypes::DataType::Utf8,
+                    )
+                })
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Execution { source: e.into() })?;
+            let (id, parent, name, kind) = (
+                cols[0].as_string::<i32>(),
+                cols[1].as_string::<i32>(),
+                cols[2].as_string::<i32>(),
+                cols[3].as_string::<i32>(),
+            );
+            for row in 0..batch.num_rows() {
+                self.orgs.insert(
+                    id.value(row),
+                    OrgNode {
+                        parent: (!parent.is_null(row)).then(|| parent.value(row).to_string()),
+                        name: name.value(row).to_string(),
+                        kind: kind.value(row).to_string(),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn session_config() -> SessionConfig {
+    SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("dangjian", "public")
+        .with_create_default_catalog_and_schema(true)
+}
