@@ -140,10 +140,20 @@ impl<'de> Deserialize<'de> for Fen {
     }
 }
 
-/// A quantity ≥ 0: minutes, hours, a score.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(transparent)]
+/// A quantity ≥ 0: minutes, hours, a score. Whole numbers are stored as integers, so a
+/// payload reads back as it was sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Amount(pub f64);
+
+impl Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract() == 0.0 && self.0.abs() < 9_007_199_254_740_992.0 {
+            s.serialize_i64(self.0 as i64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -1,8 +1,47 @@
-//! The seeded generator of a realistic university (placeholder: orgs only; the full
-//! generator replaces this).
+//! The seeded generator of a realistic university (智慧党建 demo data).
+//!
+//! One university Party committee (江城大学党委, org `U`), eight colleges per unit of
+//! scale (`C01`…, 学院党委 or 党总支), about forty branches (`C01-B01`…: undergraduate,
+//! graduate and staff 党支部) with two or three Party groups each (`C01-B01-G1`…), and
+//! about 3,000 people in five academic years of students plus their teachers. Over the
+//! four-odd years from the launch of the platform (1 September, four academic years
+//! before `today`) to `today` it produces what such a university records: the
+//! development pipeline with its real time gaps, monthly dues, 三会一课 with
+//! attendance, study, quizzes, the yearly democratic evaluation, forum and activities,
+//! notices, graduations and transfers, and a few corrections (`event.retracted`).
+//!
+//! ## Layout
+//!
+//! - [`university`]: the plan — org tree, people, committees, catalogues — made once.
+//! - [`people`]: a person and their pipeline, laid out as dated steps by the rules.
+//! - [`lapses`]: the planted cases, one per early-warning rule, at fixed ids (its
+//!   module doc lists them).
+//! - [`month`]: plan → events, one chunk per month and college.
+//! - [`names`], [`calendar`]: vocabulary and date arithmetic.
+//!
+//! ## Determinism
+//!
+//! Every random choice comes from a [`StdRng`] keyed by the seed and what it is for
+//! (a college, a month, a person and period…), event ids included, so the same seed,
+//! scale and `today` give byte-identical events, and loading them again is all
+//! duplicates. Nothing is dated after `today`.
+
+mod calendar;
+mod lapses;
+mod month;
+mod names;
+mod people;
+mod university;
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde_json::{Value, json};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use calendar::Month;
+use university::University;
 
 #[derive(Debug, Clone)]
 pub struct DemoSpec {
@@ -19,23 +58,231 @@ pub struct DemoPlan {
     pub branch: String,
 }
 
+/// The university, its first college (计算机学院) and that college's first branch, where
+/// most planted lapses are.
 pub fn plan(_spec: &DemoSpec) -> DemoPlan {
     DemoPlan {
-        university: "U".into(),
-        college: "C01".into(),
-        branch: "C01-B01".into(),
+        university: university::UNIVERSITY_ID.to_string(),
+        college: university::college_id(0),
+        branch: university::branch_id(0, 0),
     }
 }
 
-pub fn estimated_events(_spec: &DemoSpec) -> u64 {
-    3
+/// Events per unit of scale over a full span of 51 months (measured at seed 42).
+const EVENTS_PER_SCALE: u64 = 470_000;
+
+/// About how many events [`chunks`] yields (for a progress bar).
+pub fn estimated_events(spec: &DemoSpec) -> u64 {
+    let launch = university::launch(spec.today);
+    let months = (Month::of(spec.today).0 - Month::of(launch).0 + 1) as u64;
+    // The university grows into its steady state during the first year.
+    EVENTS_PER_SCALE * u64::from(spec.scale.max(1)) * months.saturating_sub(6) / 45
 }
 
-pub fn chunks(spec: &DemoSpec) -> impl Iterator<Item = Vec<Value>> {
-    let day = spec.today.format("%Y-%m-%d").to_string();
-    std::iter::once(vec![
-        json!({"event_type": "org.created", "occurred_at": day, "org_id": "U", "payload": {"name": "某大学党委", "kind": "university"}}),
-        json!({"event_type": "org.created", "occurred_at": day, "org_id": "C01", "payload": {"name": "计算机学院党委", "kind": "college", "parent_id": "U"}}),
-        json!({"event_type": "org.created", "occurred_at": day, "org_id": "C01-B01", "payload": {"name": "计算机学院本科生第一党支部", "kind": "branch", "parent_id": "C01"}}),
-    ])
+/// The events as ingest envelopes, in chunks: first every org, then month by month the
+/// university's publications and each college's events (a few thousand per chunk).
+pub fn chunks(spec: &DemoSpec) -> impl Iterator<Item = Vec<Value>> + use<> {
+    let uni = Arc::new(University::build(spec));
+    let (from, to) = (Month::of(uni.launch), Month::of(uni.today));
+    let colleges = uni.colleges.len();
+    let orgs = {
+        let uni = uni.clone();
+        std::iter::once_with(move || month::org_chunk(&uni))
+    };
+    let months = (from.0..=to.0).flat_map(move |m| (0..=colleges).map(move |c| (Month(m), c)));
+    let rest = months.map(move |(m, c)| match c {
+        0 => month::university_month(&uni, m),
+        c => month::college_month(&uni, &uni.colleges[c - 1], m),
+    });
+    orgs.chain(rest).filter(|chunk| !chunk.is_empty())
+}
+
+/// Mixes the parts of a key into one well-spread 64-bit number (SplitMix64 steps).
+fn mix(parts: &[u64]) -> u64 {
+    fn splitmix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    parts
+        .iter()
+        .fold(0x243F_6A88_85A3_08D3, |h, &p| splitmix(h ^ splitmix(p)))
+}
+
+/// A random stream for one purpose, independent of every other stream.
+fn keyed(parts: &[u64]) -> StdRng {
+    StdRng::seed_from_u64(mix(parts))
+}
+
+/// A normally distributed number (Box–Muller).
+fn normal(rng: &mut StdRng, mean: f64, sd: f64) -> f64 {
+    let u: f64 = rng.random_range(f64::EPSILON..1.0);
+    let v: f64 = rng.random();
+    mean + sd * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// A Poisson-distributed count (Knuth's method; the means here are small).
+fn poisson(rng: &mut StdRng, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    let limit = (-mean).exp();
+    let (mut k, mut p) = (0, rng.random::<f64>());
+    while p > limit {
+        k += 1;
+        p *= rng.random::<f64>();
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    use chrono::{NaiveTime, TimeZone};
+    use ingest::{EventType, Validator};
+
+    use super::*;
+
+    fn spec() -> DemoSpec {
+        DemoSpec {
+            seed: 42,
+            scale: 1,
+            today: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_same_spec_gives_the_same_events() {
+        let a: Vec<Vec<Value>> = chunks(&spec()).take(12).collect();
+        let b: Vec<Vec<Value>> = chunks(&spec()).take(12).collect();
+        assert_eq!(a, b);
+        let other = DemoSpec { seed: 7, ..spec() };
+        let c: Vec<Vec<Value>> = chunks(&other).take(12).collect();
+        assert_ne!(a[5], c[5], "another seed gives other events");
+    }
+
+    #[test]
+    fn the_plan_names_generated_orgs() {
+        let orgs = chunks(&spec()).next().unwrap();
+        let ids: HashSet<&str> = orgs.iter().map(|e| e["org_id"].as_str().unwrap()).collect();
+        let plan = plan(&spec());
+        for id in [&plan.university, &plan.college, &plan.branch] {
+            assert!(ids.contains(id.as_str()), "{id}");
+        }
+        assert!(orgs.iter().all(|e| e["event_type"] == "org.created"));
+    }
+
+    /// The whole scale-1 run: every event valid, every type there, nothing after today,
+    /// ids unique, retractions naming earlier events, orgs created before use.
+    #[test]
+    fn a_scale_one_run_is_valid_and_complete() {
+        let spec = spec();
+        let now = ingest::envelope::china_time()
+            .from_local_datetime(
+                &spec
+                    .today
+                    .and_time(NaiveTime::from_hms_opt(23, 0, 0).unwrap()),
+            )
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let end_of_today = format!("{}T23:59:59+08:00", spec.today);
+        let validator = Validator::default();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut ids = HashSet::new();
+        let mut meetings = HashSet::new();
+        let mut orgs = HashSet::new();
+        let mut retracted = Vec::new();
+        let mut total = 0usize;
+        for chunk in chunks(&spec) {
+            for value in chunk {
+                let ty = value["event_type"].as_str().unwrap().to_string();
+                let at = value["occurred_at"].as_str().unwrap().to_string();
+                assert!(at.ends_with("+08:00") && at <= end_of_today, "{value}");
+                let org = value["org_id"].as_str().unwrap().to_string();
+                if ty == "org.created" {
+                    orgs.insert(org);
+                } else {
+                    assert!(orgs.contains(&org), "org {org} used before it was created");
+                }
+                if ty == "meeting.held" {
+                    let id = value["payload"]["meeting_id"].as_str().unwrap().to_string();
+                    assert!(meetings.insert(id), "meeting ids are unique: {value}");
+                }
+                if ty == "event.retracted" {
+                    let id = value["payload"]["event_id"].as_str().unwrap().to_string();
+                    assert!(ids.contains(&id), "a retraction names an earlier event");
+                    retracted.push(id);
+                }
+                let id = value["event_id"].as_str().unwrap().to_string();
+                if let Err(e) = validator.validate(total, value.clone(), now) {
+                    panic!("{e:?}\n{value}");
+                }
+                assert!(ids.insert(id), "event ids are unique");
+                *counts.entry(ty).or_default() += 1;
+                total += 1;
+            }
+        }
+        for t in EventType::ALL {
+            if !t.as_str().starts_with("warning.") {
+                assert!(counts.contains_key(t.as_str()), "no {t} event");
+            }
+        }
+        assert!((300_000..=650_000).contains(&total), "{total} events");
+        assert!((4..=40).contains(&retracted.len()));
+        let estimate = estimated_events(&spec) as f64;
+        assert!(
+            (estimate / total as f64 - 1.0).abs() < 0.2,
+            "estimate {estimate} vs {total}"
+        );
+    }
+
+    /// The planted lapses are where the lapses module says, relative to today.
+    #[test]
+    fn planted_lapses_are_in_place() {
+        let spec = spec();
+        let uni = University::build(&spec);
+        let c01 = &uni.colleges[0];
+        let person = |id: &str| {
+            c01.branches
+                .iter()
+                .flat_map(|b| &b.people)
+                .find(|p| p.id == id)
+                .unwrap_or_else(|| panic!("{id} is planted"))
+        };
+        let t = spec.today;
+        let applicant = person("C01-B01-M901");
+        assert!(applicant.life.applicant_from < calendar::days(t, -35));
+        assert!(
+            !applicant
+                .steps
+                .iter()
+                .any(|s| matches!(s.kind, people::StepKind::Talked))
+        );
+        let ending = person("C01-B01-M903");
+        let end = calendar::years(ending.life.member_from, 1);
+        assert!(end > t && end <= calendar::days(t, 30));
+        let overdue = person("C01-B01-M904");
+        assert!(calendar::years(overdue.life.member_from, 1) < t);
+        assert!(overdue.life.full_from > t);
+        let pending = person("C01-B04-M907");
+        assert!(pending.life.gone < calendar::years(t, -2));
+        assert!(pending.life.dues_until > t);
+        assert!(c01.branches[2].quirks.weak);
+        assert_eq!(c01.branches[6].terms.len(), 1);
+        assert!(
+            c01.branches
+                .iter()
+                .filter(|b| !b.quirks.term_expired)
+                .all(|b| b.terms.len() == 2)
+        );
+        let counts: HashMap<usize, usize> = c01
+            .branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i, b.people.iter().filter(|p| p.planted).count()))
+            .collect();
+        assert_eq!(counts[&0] + counts[&3], 17);
+    }
 }

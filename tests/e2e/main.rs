@@ -1,1 +1,16 @@
+//! End-to-end tests of dangjian: the real binary over real HTTP and real storage.
+//!
+//! One test binary (DataFusion links once); each module is one area:
+//! - `ingest`: round trips, bad input, exactly-once, concurrency, restarts, SIGKILL, SIGTERM;
+//! - `sql`: the read-only and limit rules of the SQL endpoint, formats, the CLI;
+//! - `access`: the token / role / scope matrix;
+//! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
+// Test modules share helpers with `pub`.
+#![allow(unreachable_pub)]
+
+mod access;
+mod ingest;
+mod slt;
+mod sql;
+mod support;

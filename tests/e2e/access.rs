@@ -1,0 +1,123 @@
+//! The access matrix: who may do what, and where.
+
+use serde_json::{Value, json};
+
+use crate::support::{Scratch, Server, dues, org_tree};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_roles_and_scopes() {
+    let scratch = Scratch::new("access");
+    let server = Server::start(&scratch.0, "");
+    let (status, _) = server.post_json("t-admin", &Value::Array(org_tree())).await;
+    assert_eq!(status, 200);
+
+    // No token, a malformed header, an unknown token: 401.
+    let response = server
+        .client
+        .post(format!("{}/api/v1/sql", server.url))
+        .body("SELECT 1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    let response = server
+        .client
+        .post(format!("{}/api/v1/sql", server.url))
+        .header("authorization", "Basic dXNlcjpwdw==")
+        .body("SELECT 1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(server.sql("t-nobody", "SELECT 1").await.0, 401);
+
+    // SQL: analysts, leaders and admins.
+    for (token, expected) in [
+        ("t-admin", 200),
+        ("t-leader", 200),
+        ("t-analyst", 200),
+        ("t-secretary-b1", 403),
+        ("t-producer", 403),
+    ] {
+        let (status, body) = server.sql(token, "SELECT 1").await;
+        assert_eq!(status, expected, "{token}: {body}");
+        if status == 403 {
+            assert_eq!(body["error"], "forbidden");
+        }
+    }
+
+    // Ingest: producers, secretaries and admins, each within their scope.
+    for (token, org, expected) in [
+        ("t-producer", "B1", 200),
+        ("t-admin", "B2", 200),
+        ("t-secretary-b1", "B1", 200),
+        ("t-secretary-b1", "B2", 403),
+        ("t-producer-c2", "B2", 200),
+        ("t-producer-c2", "B1", 403),
+        ("t-analyst", "B1", 403),
+        ("t-leader", "B1", 403),
+    ] {
+        let (status, body) = server.post_json(token, &dues(org, "M1")).await;
+        assert_eq!(status, expected, "{token} → {org}: {body}");
+        if status == 403 && token.starts_with("t-producer")
+            || token == "t-secretary-b1" && status == 403
+        {
+            assert_eq!(body["error"], "org_out_of_scope");
+            assert!(body["message"].as_str().unwrap().contains(org), "{body}");
+            assert_eq!(body["field"], "org_id");
+        }
+    }
+    // A producer scoped to a college may create an org under it, and use it at once.
+    let (status, body) = server
+        .post_json(
+            "t-producer-c2",
+            &json!([
+                {"event_type": "org.created", "occurred_at": "2026-01-01", "org_id": "B3", "payload": {"name": "新支部", "kind": "branch", "parent_id": "C2"}},
+                dues("B3", "M7")
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = server.post_json("t-producer-c2", &dues("B3", "M8")).await;
+    assert_eq!(
+        status, 200,
+        "the new org is known to the scope check after its commit"
+    );
+
+    // whoami tells the caller who they are.
+    let me: Value = server
+        .client
+        .get(format!("{}/api/v1/whoami", server.url))
+        .bearer_auth("t-leader-c1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me,
+        json!({"name": "t-leader-c1", "role": "leader", "scope": "C1"})
+    );
+
+    // Health needs no token.
+    let health = server
+        .client
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: Value = server
+        .client
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+}

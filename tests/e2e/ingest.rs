@@ -1,0 +1,502 @@
+//! Ingest over HTTP against the real binary: validation, all-or-nothing, exactly-once,
+//! durability across restarts, SIGKILL and SIGTERM.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::support::{Scratch, Server, dues, every_event_type, org_tree};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_type_round_trips() {
+    let scratch = Scratch::new("roundtrip");
+    let server = Server::start(&scratch.0, "");
+    let events = every_event_type();
+    let (status, body) = server
+        .post_json("t-admin", &Value::Array(events.clone()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], events.len());
+    assert_eq!(body["duplicates"], 0);
+    assert_eq!(body["event_ids"].as_array().unwrap().len(), events.len());
+    assert!(body["version"].as_u64().unwrap() >= 1);
+
+    let rows = server
+        .rows("SELECT event_type, org_id, member_id, actor_id, payload, schema_version, recorded_at IS NOT NULL AS recorded FROM events")
+        .await;
+    assert_eq!(rows.len(), events.len());
+    for sent in &events {
+        let stored = rows
+            .iter()
+            .find(|r| {
+                r["event_type"] == sent["event_type"]
+                    && r["org_id"] == sent["org_id"]
+                    && r["payload"]
+                        .as_str()
+                        .map(|p| serde_json::from_str::<Value>(p).unwrap())
+                        == Some(sent["payload"].clone())
+            })
+            .unwrap_or_else(|| panic!("{sent} was not stored as sent"));
+        assert_eq!(
+            stored["member_id"],
+            sent.get("member_id").cloned().unwrap_or(Value::Null)
+        );
+        assert_eq!(stored["schema_version"], 1);
+        assert_eq!(stored["recorded"], true);
+    }
+}
+
+/// Each class of bad input: its status, the field it names, and an unchanged table.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_with_its_field_and_stores_nothing() {
+    let scratch = Scratch::new("bad");
+    let server = Server::start(&scratch.0, "[ingest]\nmax_body_bytes = 4096\n");
+    let (status, _) = server.post_json("t-admin", &Value::Array(org_tree())).await;
+    assert_eq!(status, 200);
+    let before = server.count_events().await;
+
+    let good = dues("B1", "M1");
+    let with = |patch: Value| {
+        let mut e = dues("B1", "M1");
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                e.as_object_mut().unwrap().remove(k);
+            } else {
+                e[k] = v.clone();
+            }
+        }
+        e
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            with(json!({"event_type": "dues.payed"})),
+            "event_type",
+            "unknown_event_type",
+        ),
+        (
+            with(json!({"occurred_at": null})),
+            "occurred_at",
+            "missing_field",
+        ),
+        (
+            with(json!({"occurred_at": "yesterday"})),
+            "occurred_at",
+            "invalid_value",
+        ),
+        (
+            with(json!({"occurred_at": "2099-01-01T00:00:00Z"})),
+            "occurred_at",
+            "in_future",
+        ),
+        (
+            with(json!({"recorded_at": "2026-01-01T00:00:00Z"})),
+            "recorded_at",
+            "server_field",
+        ),
+        (
+            with(json!({"org_id": "bad org"})),
+            "org_id",
+            "invalid_value",
+        ),
+        (
+            with(json!({"member_id": null})),
+            "member_id",
+            "missing_field",
+        ),
+        (
+            with(json!({"event_id": "not-a-uuid"})),
+            "event_id",
+            "invalid_value",
+        ),
+        (
+            with(json!({"payload": {"period": "2026-13", "amount_fen": 20}})),
+            "payload.period",
+            "invalid_value",
+        ),
+        (
+            with(json!({"payload": {"period": "2026-09", "amount_fen": -5}})),
+            "payload.amount_fen",
+            "invalid_value",
+        ),
+        (
+            with(json!({"payload": {"period": "2026-09"}})),
+            "payload.amount_fen",
+            "missing_field",
+        ),
+        (
+            with(
+                json!({"event_type": "meeting.attended", "payload": {"meeting_id": "m1", "status": "late"}}),
+            ),
+            "payload.status",
+            "invalid_value",
+        ),
+        (
+            with(
+                json!({"event_type": "quiz.taken", "payload": {"quiz_id": "q", "score": 101, "max_score": 100}}),
+            ),
+            "payload.score",
+            "invalid_value",
+        ),
+        (
+            with(
+                json!({"event_type": "study.completed", "payload": {"resource_id": "r", "minutes": -1}}),
+            ),
+            "payload.minutes",
+            "invalid_value",
+        ),
+        (
+            with(
+                json!({"event_type": "evaluation.submitted", "payload": {"year": 2025, "rating": "good"}}),
+            ),
+            "payload.rating",
+            "invalid_value",
+        ),
+        (with(json!({"colour": "red"})), "colour", "unknown_field"),
+    ];
+    for (bad, field, key) in &cases {
+        // The bad event sits second in a batch: the good first one must not be stored either.
+        let (status, body) = server.post_json("t-producer", &json!([good, bad])).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(body["error"], "invalid_events");
+        let errors = body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{body}");
+        assert_eq!(errors[0]["index"], 1, "{body}");
+        assert_eq!(errors[0]["field"], *field, "{body}");
+        assert_eq!(errors[0]["error"], *key, "{body}");
+        assert!(errors[0]["message"].as_str().unwrap().len() > 10);
+    }
+    // The unknown type names the known ones.
+    let (_, body) = server
+        .post_json("t-producer", &with(json!({"event_type": "dues.payed"})))
+        .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("dues.paid"),
+        "{body}"
+    );
+
+    // Several bad events: one error each, with its index.
+    let (status, body) = server
+        .post_json(
+            "t-producer",
+            &json!([
+                with(json!({"org_id": "x y"})),
+                good,
+                with(json!({"member_id": null}))
+            ]),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let indexes: Vec<u64> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [0, 2]);
+
+    // Malformed JSON: 400 with line and column.
+    let (status, body) = server
+        .post_events(
+            "t-producer",
+            "[{\"a\": 1},\n {\"b\": }]",
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "malformed_json");
+    assert!(
+        body["message"].as_str().unwrap().contains("line 2"),
+        "{body}"
+    );
+    let (status, body) = server
+        .post_events(
+            "t-producer",
+            format!("{}\n{{oops\n", serde_json::to_string(&good).unwrap()),
+            "application/x-ndjson",
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("line 2"),
+        "{body}"
+    );
+
+    // Wrong content type: 415. Too large: 413. Empty: 400.
+    let (status, body) = server.post_events("t-producer", "x", "text/plain").await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["field"], "Content-Type");
+    let big = Value::Array((0..100).map(|_| dues("B1", "M1")).collect());
+    let (status, body) = server.post_json("t-producer", &big).await;
+    assert_eq!(status, 413, "{body}");
+    let (status, _) = server.post_json("t-producer", &json!([])).await;
+    assert_eq!(status, 400);
+
+    assert_eq!(
+        server.count_events().await,
+        before,
+        "nothing of a refused request is stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ndjson_and_gzip_are_accepted() {
+    let scratch = Scratch::new("ndjson");
+    let server = Server::start(&scratch.0, "");
+    server.post_json("t-admin", &Value::Array(org_tree())).await;
+    let body: String = (0..3)
+        .map(|i| format!("{}\n", dues("B1", &format!("M{i}"))))
+        .collect();
+    let (status, receipt) = server
+        .post_events("t-producer", body.clone(), "application/x-ndjson")
+        .await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["accepted"], 3);
+
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(
+            serde_json::to_string(&json!([dues("B1", "M9"), dues("B1", "M8")]))
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+    let response = server
+        .client
+        .post(format!("{}/api/v1/events", server.url))
+        .bearer_auth("t-producer")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(encoder.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let receipt: Value = response.json().await.unwrap();
+    assert_eq!(receipt["accepted"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicates_are_stored_once_and_conflicts_refused() {
+    let scratch = Scratch::new("dupes");
+    let server = Server::start(&scratch.0, "");
+    server.post_json("t-admin", &Value::Array(org_tree())).await;
+    let a = dues("B1", "M1");
+    let b = dues("B1", "M2");
+
+    // Within one request.
+    let (status, body) = server.post_json("t-producer", &json!([a, a, b])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // Across requests.
+    let (status, body) = server.post_json("t-producer", &json!([a, b])).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(body["event_ids"][0], a["event_id"]);
+
+    // Same id, other content: 409, and the rest of the request is not stored.
+    let mut changed = a.clone();
+    changed["payload"]["amount_fen"] = json!(30);
+    let c = dues("B1", "M3");
+    let (status, body) = server.post_json("t-producer", &json!([c, changed])).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "event_id_conflict");
+    assert_eq!(body["index"], 1);
+    let (status, _) = server.post_json("t-producer", &json!([c, {"event_id": c["event_id"], "event_type": "dues.paid", "occurred_at": "2026-09-05T10:00:00+08:00", "org_id": "B1", "member_id": "M3", "payload": {"period": "2026-09", "amount_fen": 99}}])).await;
+    assert_eq!(status, 409, "a conflict inside one request is refused too");
+
+    // Across a restart.
+    let config = server.config.clone();
+    assert_eq!(server.terminate(), Some(0));
+    let server = Server::restart(&scratch.0, config);
+    let (status, body) = server.post_json("t-producer", &json!([a, b])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["duplicates"], 2);
+    let (status, _) = server.post_json("t-producer", &json!([changed])).await;
+    assert_eq!(status, 409);
+    let rows = server
+        .rows(&format!(
+            "SELECT count(*) AS n FROM events WHERE event_id IN ('{}', '{}', '{}')",
+            a["event_id"].as_str().unwrap(),
+            b["event_id"].as_str().unwrap(),
+            c["event_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(rows[0]["n"], 2, "a and b once each, c never");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_clients_each_event_exactly_once_and_restart_keeps_all() {
+    let scratch = Scratch::new("concurrent");
+    let server = Arc::new(Server::start(&scratch.0, ""));
+    server.post_json("t-admin", &Value::Array(org_tree())).await;
+    let mut tasks = Vec::new();
+    for client in 0..50 {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..200 {
+                let e = dues("B1", &format!("M{client}-{i}"));
+                // Some clients send each event twice (a retry): still stored once.
+                let (status, body) = server.post_json("t-producer", &e).await;
+                assert_eq!(status, 200, "{body}");
+                if client % 5 == 0 && i % 10 == 0 {
+                    let (status, body) = server.post_json("t-producer", &e).await;
+                    assert_eq!((status, body["duplicates"].as_u64()), (200, Some(1)));
+                }
+                ids.push(e["event_id"].as_str().unwrap().to_string());
+            }
+            ids
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        acknowledged.extend(t.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 10_000);
+    assert_each_once(&server, &acknowledged).await;
+
+    let server = Arc::try_unwrap(server).ok().unwrap();
+    let config = server.config.clone();
+    assert_eq!(server.terminate(), Some(0));
+    let server = Server::restart(&scratch.0, config);
+    assert_each_once(&server, &acknowledged).await;
+}
+
+async fn assert_each_once(server: &Server, acknowledged: &[String]) {
+    let rows = server
+        .rows("SELECT event_id, count(*) AS n FROM events WHERE event_type = 'dues.paid' GROUP BY event_id")
+        .await;
+    let stored: HashMap<String, i64> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["event_id"].as_str().unwrap().to_string(),
+                r["n"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    for id in acknowledged {
+        assert_eq!(
+            stored.get(id),
+            Some(&1),
+            "acknowledged event {id} must be stored exactly once"
+        );
+    }
+}
+
+/// Steady load, SIGKILL at a random moment, restart: every acknowledged id is there,
+/// once, and nothing half-written is visible. Repeated several times.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_under_load_loses_no_acknowledged_event() {
+    let scratch = Scratch::new("sigkill");
+    let mut server = Server::start(&scratch.0, "");
+    server.post_json("t-admin", &Value::Array(org_tree())).await;
+    let config = server.config.clone();
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    for round in 0..4u64 {
+        let url = server.url.clone();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut clients = Vec::new();
+        for client in 0..16 {
+            let (url, stop, acknowledged) = (url.clone(), stop.clone(), acknowledged.clone());
+            clients.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Mix single events and batches.
+                    let batch: Vec<Value> = (0..if client % 2 == 0 { 1 } else { 50 })
+                        .map(|j| dues("B1", &format!("K{round}-{client}-{i}-{j}")))
+                        .collect();
+                    i += 1;
+                    let sent = http
+                        .post(format!("{url}/api/v1/events"))
+                        .bearer_auth("t-producer")
+                        .json(&batch)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status() == 200 => {
+                            let mut ack = acknowledged.lock().await;
+                            ack.extend(
+                                batch
+                                    .iter()
+                                    .map(|e| e["event_id"].as_str().unwrap().to_string()),
+                            );
+                        }
+                        _ => break, // the server died mid-request: not acknowledged
+                    }
+                }
+            }));
+        }
+        // Let the load run until it has been acknowledged a while, then kill at an
+        // arbitrary moment.
+        let before = acknowledged.lock().await.len();
+        for _ in 0..600 {
+            if acknowledged.lock().await.len() >= before + 500 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50 + 97 * round)).await;
+        server.kill();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for c in clients {
+            c.await.unwrap();
+        }
+        server = Server::restart(&scratch.0, config.clone());
+        let ack = acknowledged.lock().await.clone();
+        assert!(
+            !ack.is_empty(),
+            "round {round}: the load acknowledged something"
+        );
+        assert_each_once(&server, &ack).await;
+        // Nothing half-visible: every stored row is complete and valid.
+        let rows = server
+            .rows("SELECT count(*) AS n FROM events WHERE event_id IS NULL OR payload IS NULL OR recorded_at IS NULL OR month IS NULL")
+            .await;
+        assert_eq!(rows[0]["n"], 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_commits_what_it_holds_and_exits_zero() {
+    let scratch = Scratch::new("sigterm");
+    // A long commit window, so requests are still queued when the signal arrives.
+    let server = Server::start(&scratch.0, "[ingest]\ncommit_window_ms = 300\n");
+    server.post_json("t-admin", &Value::Array(org_tree())).await;
+    let server = Arc::new(server);
+    let mut inflight = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let e = dues("B1", &format!("T{i}"));
+        ids.push(e["event_id"].as_str().unwrap().to_string());
+        let server = server.clone();
+        inflight.push(tokio::spawn(async move {
+            server.post_json("t-producer", &e).await.0
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    crate::support::signal(&server.child, "TERM");
+    for r in inflight {
+        assert_eq!(
+            r.await.unwrap(),
+            200,
+            "requests in flight at SIGTERM are committed and answered"
+        );
+    }
+    let server = Arc::try_unwrap(server).ok().unwrap();
+    let config = server.config.clone();
+    assert_eq!(server.terminate(), Some(0));
+    let server = Server::restart(&scratch.0, config);
+    assert_each_once(&server, &ids).await;
+}

@@ -1,0 +1,240 @@
+//! Starting the real `dangjian` binary on a free port, with a config of one token per role.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_dangjian");
+
+/// Tokens of the test config: (token, role, scope).
+pub const TOKENS: &[(&str, &str, &str)] = &[
+    ("t-admin", "admin", "U"),
+    ("t-leader", "leader", "U"),
+    ("t-leader-c1", "leader", "C1"),
+    ("t-analyst", "analyst", "U"),
+    ("t-secretary-b1", "secretary", "B1"),
+    ("t-producer", "producer", "U"),
+    ("t-producer-c2", "producer", "C2"),
+];
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "dangjian-e2e-{name}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// Writes the test config into `dir` and returns its path.
+pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let mut text = String::new();
+    for (token, role, org) in TOKENS {
+        let hash = output(&["token", "hash", token]);
+        text.push_str(&format!(
+            "[[tokens]]\nname = \"{token}\"\nrole = \"{role}\"\norg = \"{org}\"\nsha256 = \"{}\"\n\n",
+            hash.trim()
+        ));
+    }
+    let path = dir.join("dangjian.toml");
+    std::fs::write(&path, format!("{extra}\n{text}")).unwrap();
+    path
+}
+
+/// Runs the binary to completion and returns its stdout (panics on failure).
+pub fn output(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "dangjian {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `dangjian serve`.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub config: PathBuf,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on `dir/warehouse` with the test config plus `extra` TOML.
+    pub fn start(dir: &Path, extra: &str) -> Server {
+        let config = write_config(dir, extra);
+        Self::start_with(dir, config)
+    }
+
+    pub fn start_with(dir: &Path, config: PathBuf) -> Server {
+        let warehouse = dir.join("warehouse");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--storage-url")
+            .arg(&warehouse)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        let url = first
+            .strip_prefix("dangjian listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            url,
+            config,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops with SIGKILL: no chance to flush anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Stops with SIGTERM and returns the exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        signal(&self.child, "TERM");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Restarts on the same storage (after a kill or terminate).
+    pub fn restart(dir: &Path, config: PathBuf) -> Server {
+        Self::start_with(dir, config)
+    }
+
+    pub async fn post_events(
+        &self,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/events", self.url))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, token: &str, events: &Value) -> (u16, Value) {
+        self.post_events(
+            token,
+            serde_json::to_vec(events).unwrap(),
+            "application/json",
+        )
+        .await
+    }
+
+    pub async fn sql(&self, token: &str, query: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/sql", self.url))
+            .bearer_auth(token)
+            .body(query.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Rows of a query as the analyst, asserting success.
+    pub async fn rows(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.sql("t-analyst", query).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        body["rows"].as_array().unwrap().clone()
+    }
+
+    pub async fn count_events(&self) -> i64 {
+        self.rows("SELECT count(*) AS n FROM events").await[0]["n"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Sends a signal; a process that already exited is not an error.
+pub fn signal(child: &Child, name: &str) {
+    Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+}
+
+/// The fixture with one event of every type (orgs U, C1, C2, B1, B2, G1).
+pub fn every_event_type() -> Vec<Value> {
+    include_str!("../data/every_event_type.ndjson")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The org events of the fixture: enough to give scopes their meaning.
+pub fn org_tree() -> Vec<Value> {
+    every_event_type()
+        .into_iter()
+        .filter(|e| e["event_type"] == "org.created")
+        .collect()
+}
+
+/// A valid dues payment with a fresh id, for load tests.
+pub fn dues(org: &str, member: &str) -> Value {
+    serde_json::json!({
+        "event_id": uuid::Uuid::now_v7().to_string(),
+        "event_type": "dues.paid",
+        "occurred_at": "2026-09-05T10:00:00+08:00",
+        "org_id": org,
+        "member_id": member,
+        "payload": {"period": "2026-09", "amount_fen": 20}
+    })
+}
