@@ -1,0 +1,180 @@
+//! Durable ingest throughput, in events per second, in one run:
+//!
+//! - over HTTP loopback against the real `dangjian serve` (release build): batches of 1
+//!   and of 1,000 events, with 1, 16 and 64 concurrent clients;
+//! - through the library ([`ingest::Ingestor`]), batches of 1,000 with 16 tasks;
+//! - the baseline: the same events as Arrow batches written by the plain arrow-rs
+//!   Parquet writer to local files (no validation, no log, no dedupe).
+//!
+//! Every figure counts only acknowledged (committed) events. Run with
+//! `cargo bench --bench ingest`; `BENCH_SECONDS` sets the length of each HTTP case.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ingest::{IngestConfig, Ingestor, ValidEvent, Validator};
+use serde_json::{Value, json};
+use warehouse::deltalake::parquet::arrow::ArrowWriter;
+use warehouse::queries::QueryCatalog;
+use warehouse::{StorageRoot, Warehouse};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dangjian");
+
+fn event(i: u64) -> Value {
+    json!({
+        "event_id": uuid::Uuid::now_v7().to_string(),
+        "event_type": "meeting.attended",
+        "occurred_at": format!("2026-{:02}-15T10:00:00+08:00", 1 + i % 10),
+        "org_id": format!("B{}", i % 40),
+        "member_id": format!("M{:06}", i % 3000),
+        "payload": {"meeting_id": format!("MT{}", i / 30), "status": "present"}
+    })
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dangjian-bench-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn library(events: u64) -> f64 {
+    let dir = scratch("library");
+    let root = StorageRoot::parse(dir.to_str().unwrap()).unwrap();
+    let (warehouse, table) = Warehouse::open(root, QueryCatalog::embedded().unwrap()).await.unwrap();
+    let ingest = Arc::new(Ingestor::start(Arc::new(warehouse), table, IngestConfig::default()).await.unwrap());
+    let batches: Vec<Vec<Value>> = (0..events / 1000).map(|b| (0..1000).map(|i| event(b * 1000 + i)).collect()).collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let queue = Arc::new(std::sync::Mutex::new(batches));
+    for _ in 0..16 {
+        let (ingest, queue) = (ingest.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(batch) = queue.lock().unwrap().pop() else { break };
+                ingest.ingest(batch).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    ingest.shutdown().await;
+    std::fs::remove_dir_all(dir).ok();
+    rate
+}
+
+/// The same events, validated up front, written as Parquet files of 1,000 rows.
+fn baseline(events: u64) -> f64 {
+    let dir = scratch("baseline");
+    let now = chrono::Utc::now();
+    let validator = Validator::default();
+    let rows: Vec<ValidEvent> = (0..events).map(|i| validator.validate(0, event(i), now).unwrap()).collect();
+    let started = Instant::now();
+    for (n, chunk) in rows.chunks(1000).enumerate() {
+        let batch = ingest::batch::to_record_batch(chunk.iter(), now);
+        let file = std::fs::File::create(dir.join(format!("part-{n:05}.parquet"))).unwrap();
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(dir).ok();
+    rate
+}
+
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn start_server(dir: &std::path::Path) -> Server {
+    use std::io::BufRead;
+    let token = "bench-token";
+    let hash = String::from_utf8(Command::new(BIN).args(["token", "hash", token]).output().unwrap().stdout).unwrap();
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!("[[tokens]]\nname = \"bench\"\nrole = \"producer\"\norg = \"U\"\nsha256 = \"{}\"\n", hash.trim()),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--storage-url")
+        .arg(dir.join("warehouse"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap().trim_start_matches("dangjian listening on ").to_string();
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, url }
+}
+
+async fn http(url: &str, batch: usize, clients: usize, seconds: f64) -> f64 {
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (url, acknowledged) = (url.to_string(), acknowledged.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let body: Vec<Value> = (0..batch).map(|j| event(c as u64 * 1_000_000_000 + i * batch as u64 + j as u64)).collect();
+                i += 1;
+                let response = http
+                    .post(format!("{url}/api/v1/events"))
+                    .bearer_auth("bench-token")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                acknowledged.fetch_add(batch as u64, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    acknowledged.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; any other filter argument is ignored.
+    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let events = 200_000;
+    println!("dangjian ingest benchmark ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let base = baseline(events);
+    println!("{:<44} {:>12.0} events/s  (1.00 × baseline)", "baseline: arrow-rs ParquetWriter, 1,000-row files", base);
+    let lib = library(events).await;
+    println!("{:<44} {:>12.0} events/s  ({:.2} × baseline)", "library: Ingestor, batches of 1,000, 16 tasks", lib, lib / base);
+    let dir = scratch("http");
+    let server = start_server(&dir);
+    for (batch, clients) in [(1, 1), (1, 16), (1, 64), (1000, 1), (1000, 16), (1000, 64)] {
+        let rate = http(&server.url, batch, clients, seconds).await;
+        println!(
+            "{:<44} {:>12.0} events/s  ({:.2} × baseline)",
+            format!("HTTP: batch {batch}, {clients} client(s)"),
+            rate,
+            rate / base
+        );
+    }
+    drop(server);
+    std::fs::remove_dir_all(dir).ok();
+}
