@@ -325,6 +325,18 @@ mod tests {
     }
 
     #[test]
+    fn the_deploy_example_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/dangjian.example.toml");
+        let config = Config::load(Some(&file), vec![], &[]).unwrap();
+        assert_eq!(config.storage.url, "/var/lib/dangjian/warehouse");
+        assert_eq!(config.tokens.len(), 2);
+        crate::auth::TokenStore::from_config(&config.tokens).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.sql, defaults.sql, "the example shows the defaults");
+        assert_eq!(config.ingest, defaults.ingest);
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let dir = std::env::temp_dir().join(format!("dj-config-u-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -67,7 +67,11 @@ impl QueryFile {
             };
             if let Some((key, value)) = comment.split_once(':') {
                 let key = key.trim();
-                if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                {
                     header.insert(key.to_string(), value.trim().to_string());
                 }
             }
@@ -93,6 +97,39 @@ impl QueryFile {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.header.get(key).map(String::as_str)
     }
+
+    /// Whether the scheduler keeps a materialised copy (`materialise: true`).
+    pub fn materialise(&self) -> bool {
+        self.get("materialise")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// The SQL with every `${param}` replaced: by `overrides` (from the config), else by
+    /// the file's `-- param.<name>: <default>` header. An unknown parameter is an error.
+    pub fn render(&self, overrides: &BTreeMap<String, String>) -> Result<String> {
+        let mut out = String::with_capacity(self.sql.len());
+        let mut rest = self.sql.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').ok_or_else(|| Error::QueryFile {
+                file: self.path.clone(),
+                reason: "`${` without a closing `}`".into(),
+            })?;
+            let key = after[..end].trim();
+            let value = overrides
+                .get(key)
+                .or_else(|| self.header.get(&format!("param.{key}")))
+                .ok_or_else(|| Error::QueryFile {
+                    file: self.path.clone(),
+                    reason: format!("parameter `{key}` has no value: add `-- param.{key}: <default>` to the header"),
+                })?;
+            out.push_str(value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
 }
 
 /// All query files, in path order (views are applied in that order, so a view may use
@@ -100,6 +137,8 @@ impl QueryFile {
 #[derive(Debug, Clone, Default)]
 pub struct QueryCatalog {
     files: Vec<QueryFile>,
+    /// Values for `${param}` placeholders, overriding the files' defaults.
+    params: BTreeMap<String, String>,
 }
 
 impl QueryCatalog {
@@ -136,7 +175,27 @@ impl QueryCatalog {
             .map(|(path, text)| QueryFile::parse(&path, &text))
             .collect::<Result<Vec<_>>>()?;
         parsed.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(Self { files: parsed })
+        Ok(Self {
+            files: parsed,
+            params: BTreeMap::new(),
+        })
+    }
+
+    /// Sets parameter values (e.g. the weights of the member score from the config).
+    pub fn with_params(mut self, params: BTreeMap<String, String>) -> Self {
+        self.params = params;
+        self
+    }
+
+    pub fn params(&self) -> &BTreeMap<String, String> {
+        &self.params
+    }
+
+    /// The cockpit models: metrics and statistics, in path order.
+    pub fn models(&self) -> impl Iterator<Item = &QueryFile> {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.kind, QueryKind::Metric | QueryKind::Stat))
     }
 
     pub fn of_kind(&self, kind: QueryKind) -> impl Iterator<Item = &QueryFile> {
@@ -167,6 +226,33 @@ mod tests {
         assert_eq!(file.name, "dues_monthly");
         assert_eq!(file.get("title"), Some("党费缴纳率"));
         assert_eq!(file.get("not"), None);
+    }
+
+    #[test]
+    fn parameters_take_config_then_header_defaults() {
+        let file = QueryFile::parse(
+            "metrics/90_score.sql",
+            "-- param.w: 0.5\n-- param.v: 2\nSELECT ${w} * a + ${v} FROM t",
+        )
+        .unwrap();
+        let mut overrides = BTreeMap::new();
+        assert_eq!(
+            file.render(&overrides).unwrap(),
+            "-- param.w: 0.5\n-- param.v: 2\nSELECT 0.5 * a + 2 FROM t"
+        );
+        overrides.insert("w".to_string(), "0.7".to_string());
+        assert!(
+            file.render(&overrides)
+                .unwrap()
+                .ends_with("SELECT 0.7 * a + 2 FROM t")
+        );
+        let bad = QueryFile::parse("metrics/x.sql", "SELECT ${nope}").unwrap();
+        assert!(
+            bad.render(&overrides)
+                .unwrap_err()
+                .to_string()
+                .contains("nope")
+        );
     }
 
     #[test]
