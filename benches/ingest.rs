@@ -43,9 +43,17 @@ fn scratch(name: &str) -> std::path::PathBuf {
 async fn library(events: u64) -> f64 {
     let dir = scratch("library");
     let root = StorageRoot::parse(dir.to_str().unwrap()).unwrap();
-    let (warehouse, table) = Warehouse::open(root, QueryCatalog::embedded().unwrap()).await.unwrap();
-    let ingest = Arc::new(Ingestor::start(Arc::new(warehouse), table, IngestConfig::default()).await.unwrap());
-    let batches: Vec<Vec<Value>> = (0..events / 1000).map(|b| (0..1000).map(|i| event(b * 1000 + i)).collect()).collect();
+    let (warehouse, table) = Warehouse::open(root, QueryCatalog::embedded().unwrap())
+        .await
+        .unwrap();
+    let ingest = Arc::new(
+        Ingestor::start(Arc::new(warehouse), table, IngestConfig::default())
+            .await
+            .unwrap(),
+    );
+    let batches: Vec<Vec<Value>> = (0..events / 1000)
+        .map(|b| (0..1000).map(|i| event(b * 1000 + i)).collect())
+        .collect();
     let started = Instant::now();
     let mut tasks = Vec::new();
     let queue = Arc::new(std::sync::Mutex::new(batches));
@@ -53,7 +61,9 @@ async fn library(events: u64) -> f64 {
         let (ingest, queue) = (ingest.clone(), queue.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some(batch) = queue.lock().unwrap().pop() else { break };
+                let Some(batch) = queue.lock().unwrap().pop() else {
+                    break;
+                };
                 ingest.ingest(batch).await.unwrap();
             }
         }));
@@ -72,7 +82,9 @@ fn baseline(events: u64) -> f64 {
     let dir = scratch("baseline");
     let now = chrono::Utc::now();
     let validator = Validator::default();
-    let rows: Vec<ValidEvent> = (0..events).map(|i| validator.validate(0, event(i), now).unwrap()).collect();
+    let rows: Vec<ValidEvent> = (0..events)
+        .map(|i| validator.validate(0, event(i), now).unwrap())
+        .collect();
     let started = Instant::now();
     for (n, chunk) in rows.chunks(1000).enumerate() {
         let batch = ingest::batch::to_record_batch(chunk.iter(), now);
@@ -101,11 +113,21 @@ impl Drop for Server {
 fn start_server(dir: &std::path::Path) -> Server {
     use std::io::BufRead;
     let token = "bench-token";
-    let hash = String::from_utf8(Command::new(BIN).args(["token", "hash", token]).output().unwrap().stdout).unwrap();
+    let hash = String::from_utf8(
+        Command::new(BIN)
+            .args(["token", "hash", token])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     let config = dir.join("bench.toml");
     std::fs::write(
         &config,
-        format!("[[tokens]]\nname = \"bench\"\nrole = \"producer\"\norg = \"U\"\nsha256 = \"{}\"\n", hash.trim()),
+        format!(
+            "[[tokens]]\nname = \"bench\"\nrole = \"producer\"\norg = \"U\"\nsha256 = \"{}\"\n",
+            hash.trim()
+        ),
     )
     .unwrap();
     let mut child = Command::new(BIN)
@@ -118,7 +140,12 @@ fn start_server(dir: &std::path::Path) -> Server {
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines.next().unwrap().unwrap().trim_start_matches("dangjian listening on ").to_string();
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .trim_start_matches("dangjian listening on ")
+        .to_string();
     std::thread::spawn(move || for _ in lines {});
     Server { child, url }
 }
@@ -134,7 +161,9 @@ async fn http(url: &str, batch: usize, clients: usize, seconds: f64) -> f64 {
             let http = reqwest::Client::new();
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let body: Vec<Value> = (0..batch).map(|j| event(c as u64 * 1_000_000_000 + i * batch as u64 + j as u64)).collect();
+                let body: Vec<Value> = (0..batch)
+                    .map(|j| event(c as u64 * 1_000_000_000 + i * batch as u64 + j as u64))
+                    .collect();
                 i += 1;
                 let response = http
                     .post(format!("{url}/api/v1/events"))
@@ -157,13 +186,29 @@ async fn http(url: &str, batch: usize, clients: usize, seconds: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; any other filter argument is ignored.
-    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let seconds: f64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
     let events = 200_000;
-    println!("dangjian ingest benchmark ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "dangjian ingest benchmark ({} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     let base = baseline(events);
-    println!("{:<44} {:>12.0} events/s  (1.00 × baseline)", "baseline: arrow-rs ParquetWriter, 1,000-row files", base);
+    println!(
+        "{:<44} {:>12.0} events/s  (1.00 × baseline)",
+        "baseline: arrow-rs ParquetWriter, 1,000-row files", base
+    );
     let lib = library(events).await;
-    println!("{:<44} {:>12.0} events/s  ({:.2} × baseline)", "library: Ingestor, batches of 1,000, 16 tasks", lib, lib / base);
+    println!(
+        "{:<44} {:>12.0} events/s  ({:.2} × baseline)",
+        "library: Ingestor, batches of 1,000, 16 tasks",
+        lib,
+        lib / base
+    );
     let dir = scratch("http");
     let server = start_server(&dir);
     for (batch, clients) in [(1, 1), (1, 16), (1, 64), (1000, 1), (1000, 16), (1000, 64)] {
