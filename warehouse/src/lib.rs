@@ -15,6 +15,8 @@
 //! - [`session`]: [`Warehouse`], the DataFusion session with `events`, the views of
 //!   `queries/views/`, the JSON functions, and the org tree used for scoping.
 //! - [`sandbox`]: the analyst SQL path — read-only statements, row / time / memory bounds.
+//! - [`stats`]: statistical tests as SQL aggregates (`chi2_test`, `anova_oneway`),
+//!   registered in every session.
 //!
 //! ## Data flow
 //!
@@ -35,6 +37,7 @@ pub mod paths;
 pub mod queries;
 pub mod sandbox;
 pub mod session;
+pub mod stats;
 
 pub use datafusion;
 pub use deltalake;

@@ -62,6 +62,7 @@ impl Warehouse {
             .build();
         datafusion_functions_json::register_all(&mut state)
             .map_err(|e| Error::Execution { source: e })?;
+        crate::stats::register(&mut state).map_err(|e| Error::Execution { source: e })?;
         table
             .update_datafusion_session(&state)
             .map_err(|e| Error::delta(events::TABLE, e))?;
