@@ -39,13 +39,11 @@ impl StorageRoot {
     }
 
     fn from_url(mut url: Url) -> Result<Self> {
-        if url.scheme() == "file" {
-            if let Ok(path) = url.to_file_path() {
-                std::fs::create_dir_all(&path).map_err(|e| Error::InvalidStorageUrl {
-                    url: url.to_string(),
-                    reason: format!("cannot create directory: {e}"),
-                })?;
-            }
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|e| Error::InvalidStorageUrl {
+                url: url.to_string(),
+                reason: format!("cannot create directory: {e}"),
+            })?;
         }
         if !url.path().ends_with('/') {
             let path = format!("{}/", url.path());

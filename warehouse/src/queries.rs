@@ -169,7 +169,8 @@ impl QueryCatalog {
         Self::from_files(files)
     }
 
-    fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+    /// Files given as (`folder/file.sql`, text) pairs — for tests and tools.
+    pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
         let mut parsed = files
             .into_iter()
             .map(|(path, text)| QueryFile::parse(&path, &text))

@@ -23,6 +23,9 @@ use crate::{Error, Result, StorageRoot};
 
 pub struct Warehouse {
     root: StorageRoot,
+    /// The object store every table of the root lives in (shared, so that `memory://`
+    /// tables opened later see the same store).
+    store: Arc<dyn deltalake::ObjectStore>,
     events: Arc<LiveTable>,
     base: SessionState,
     orgs: Arc<OrgDirectory>,
@@ -70,12 +73,28 @@ impl Warehouse {
         ctx.register_table(events::TABLE, live.clone())
             .map_err(|e| Error::Execution { source: e })?;
         for view in catalog.of_kind(QueryKind::View) {
-            ctx.sql(&view.sql).await.map_err(|source| Error::View {
-                view: view.path.clone(),
+            ctx.sql(&view.render(catalog.params())?)
+                .await
+                .map_err(|source| Error::View {
+                    view: view.path.clone(),
+                    source,
+                })?;
+        }
+        // Every cockpit model is also a live view named after it, so analysts can query
+        // `dues_monthly` directly; the scheduler materialises the ones marked so.
+        for model in catalog.models() {
+            let sql = format!(
+                "CREATE VIEW {} AS {}",
+                model.name,
+                model.render(catalog.params())?
+            );
+            ctx.sql(&sql).await.map_err(|source| Error::View {
+                view: model.path.clone(),
                 source,
             })?;
         }
         let warehouse = Self {
+            store: table.log_store().root_object_store(None),
             root,
             events: live,
             base: ctx.state(),
@@ -88,6 +107,26 @@ impl Warehouse {
 
     pub fn root(&self) -> &StorageRoot {
         &self.root
+    }
+
+    /// Opens another Delta table under the root (a model, the run history); a table
+    /// not created yet comes back without a version.
+    pub async fn open_table(&self, url: &url::Url) -> Result<DeltaTable> {
+        let name = self.root.display_name(url);
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|e| Error::InvalidStorageUrl {
+                url: url.to_string(),
+                reason: format!("cannot create directory: {e}"),
+            })?;
+        }
+        let mut table = deltalake::DeltaTableBuilder::from_url(url.clone())
+            .map(|b| b.with_storage_backend(self.store.clone(), url.clone()))
+            .and_then(|b| b.build())
+            .map_err(|e| Error::delta(&name, e))?;
+        match table.load().await {
+            Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(table),
+            Err(e) => Err(Error::delta(&name, e)),
+        }
     }
 
     pub fn orgs(&self) -> &Arc<OrgDirectory> {
@@ -143,7 +182,6 @@ impl Warehouse {
         let batches = ctx
             .sql("SELECT org_id, parent_id, name, kind FROM orgs")
             .await
-            .and_then(|df| Ok(df))
             .map_err(|source| Error::View {
                 view: "orgs".into(),
                 source,

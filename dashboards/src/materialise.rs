@@ -1,0 +1,308 @@
+//! One refresh of one model: its SQL → its own Delta table, replaced in one commit.
+//!
+//! The table under `models/<name>/` is overwritten by a single Delta commit (write with
+//! `SaveMode::Overwrite`), so a reader sees either the previous result or the new one,
+//! never a mix. The run is then appended to `runs/history/`. A failing model produces a
+//! failed run record, never an error that would stop the caller.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+use warehouse::Warehouse;
+use warehouse::arrow::array::{
+    Array, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use warehouse::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use warehouse::datafusion::prelude::SessionContext;
+use warehouse::deltalake::DeltaTable;
+use warehouse::deltalake::operations::write::SchemaMode;
+use warehouse::deltalake::protocol::SaveMode;
+use warehouse::queries::QueryFile;
+
+use crate::clock::Clock;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One row of the run history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub model: String,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    pub rows: u64,
+    pub status: RunStatus,
+    pub error: Option<String>,
+}
+
+pub struct ModelRunner {
+    warehouse: Arc<Warehouse>,
+    /// Appends to the history are serialised: one writer per table.
+    history: Mutex<()>,
+}
+
+impl std::fmt::Debug for ModelRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelRunner").finish_non_exhaustive()
+    }
+}
+
+impl ModelRunner {
+    pub fn new(warehouse: Arc<Warehouse>) -> Self {
+        Self {
+            warehouse,
+            history: Mutex::new(()),
+        }
+    }
+
+    pub fn warehouse(&self) -> &Arc<Warehouse> {
+        &self.warehouse
+    }
+
+    /// The models marked `materialise: true`, in path order.
+    pub fn materialised(&self) -> Vec<QueryFile> {
+        self.warehouse
+            .catalog()
+            .models()
+            .filter(|m| m.materialise())
+            .cloned()
+            .collect()
+    }
+
+    /// Refreshes `model` and records the run; failures end up in the record.
+    pub async fn refresh(&self, model: &str, clock: &dyn Clock) -> RunRecord {
+        let started = clock.now();
+        let outcome = self.materialise(model).await;
+        let finished = clock.now().max(started);
+        let record = match outcome {
+            Ok(rows) => RunRecord {
+                model: model.to_string(),
+                started,
+                finished,
+                rows,
+                status: RunStatus::Succeeded,
+                error: None,
+            },
+            Err(e) => {
+                tracing::warn!(model, error = %e, "model refresh failed");
+                RunRecord {
+                    model: model.to_string(),
+                    started,
+                    finished,
+                    rows: 0,
+                    status: RunStatus::Failed,
+                    error: Some(e.to_string()),
+                }
+            }
+        };
+        if let Err(e) = self.record(&record).await {
+            tracing::error!(model, error = %e, "could not record the model run");
+        }
+        record
+    }
+
+    /// Runs the model's query and replaces its table; returns the number of rows.
+    pub async fn materialise(&self, model: &str) -> Result<u64> {
+        let query_error = |source| Error::Query {
+            model: model.to_string(),
+            source,
+        };
+        let ctx = self.warehouse.context();
+        let df = ctx
+            .sql(&format!("SELECT * FROM \"{model}\""))
+            .await
+            .map_err(query_error)?;
+        let schema: SchemaRef = df.schema().inner().clone();
+        let mut batches = df.collect().await.map_err(query_error)?;
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
+        let url = self.warehouse.root().model_table(model);
+        let table = self.open(&url, &format!("models/{model}")).await?;
+        table
+            .write(batches)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .await
+            .map_err(|source| Error::Table {
+                table: format!("models/{model}"),
+                source,
+            })?;
+        Ok(rows)
+    }
+
+    /// Appends a run to `runs/history/`.
+    pub async fn record(&self, run: &RunRecord) -> Result<()> {
+        let _one_writer = self.history.lock().await;
+        let table = self
+            .open(&self.warehouse.root().run_history_table(), "runs/history")
+            .await?;
+        let micros = |t: DateTime<Utc>| t.timestamp_micros();
+        let batch = RecordBatch::try_new(
+            history_schema(),
+            vec![
+                Arc::new(StringArray::from(vec![run.model.as_str()])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![micros(run.started)]).with_timezone("UTC"),
+                ),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![micros(run.finished)])
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(Int64Array::from(vec![run.rows as i64])),
+                Arc::new(StringArray::from(vec![run.status.as_str()])),
+                Arc::new(StringArray::from(vec![run.error.as_deref()])),
+            ],
+        )
+        .expect("history columns match their schema");
+        table
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(|source| Error::Table {
+                table: "runs/history".into(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Every recorded run, oldest first.
+    pub async fn history(&self) -> Result<Vec<RunRecord>> {
+        let Some(batches) = self
+            .read_table(
+                &self.warehouse.root().run_history_table(),
+                "runs/history",
+                "ORDER BY started, finished",
+            )
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for b in &batches {
+            // Parquet strings come back as Utf8View; read them as plain Utf8.
+            let text = |i: usize| {
+                warehouse::arrow::compute::cast(b.column(i), &DataType::Utf8)
+                    .expect("strings cast to Utf8")
+                    .as_string::<i32>()
+                    .clone()
+            };
+            let time = |i: usize| {
+                b.column(i)
+                    .as_primitive::<warehouse::arrow::datatypes::TimestampMicrosecondType>()
+                    .clone()
+            };
+            let (model, started, finished, status, error) =
+                (text(0), time(1), time(2), text(4), text(5));
+            let rows = b
+                .column(3)
+                .as_primitive::<warehouse::arrow::datatypes::Int64Type>();
+            for r in 0..b.num_rows() {
+                out.push(RunRecord {
+                    model: model.value(r).to_string(),
+                    started: DateTime::from_timestamp_micros(started.value(r)).unwrap_or_default(),
+                    finished: DateTime::from_timestamp_micros(finished.value(r))
+                        .unwrap_or_default(),
+                    rows: rows.value(r).max(0) as u64,
+                    status: if status.value(r) == "succeeded" {
+                        RunStatus::Succeeded
+                    } else {
+                        RunStatus::Failed
+                    },
+                    error: (!error.is_null(r)).then(|| error.value(r).to_string()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The materialised rows of `model`, or `None` if it was never refreshed.
+    pub async fn read_model(&self, model: &str) -> Result<Option<Vec<RecordBatch>>> {
+        self.read_table(
+            &self.warehouse.root().model_table(model),
+            &format!("models/{model}"),
+            "",
+        )
+        .await
+    }
+
+    async fn open(&self, url: &url::Url, name: &str) -> Result<DeltaTable> {
+        self.warehouse.open_table(url).await.map_err(|e| match e {
+            warehouse::Error::Delta { source, .. } => Error::Table {
+                table: name.to_string(),
+                source,
+            },
+            other => Error::Table {
+                table: name.to_string(),
+                source: warehouse::deltalake::DeltaTableError::Generic(other.to_string()),
+            },
+        })
+    }
+
+    async fn read_table(
+        &self,
+        url: &url::Url,
+        name: &str,
+        order: &str,
+    ) -> Result<Option<Vec<RecordBatch>>> {
+        let table_error = |source| Error::Table {
+            table: name.to_string(),
+            source,
+        };
+        let table = self.open(url, name).await?;
+        if table.version().is_none() {
+            return Ok(None);
+        }
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(table_error)?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|source| Error::Query {
+                model: name.to_string(),
+                source,
+            })?;
+        let query_error = |source| Error::Query {
+            model: name.to_string(),
+            source,
+        };
+        ctx.register_table("t", provider).map_err(query_error)?;
+        let batches = ctx
+            .sql(&format!("SELECT * FROM t {order}"))
+            .await
+            .map_err(query_error)?
+            .collect()
+            .await
+            .map_err(query_error)?;
+        Ok(Some(batches))
+    }
+}
+
+fn history_schema() -> SchemaRef {
+    let time = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("started", time.clone(), false),
+        Field::new("finished", time, false),
+        Field::new("rows", DataType::Int64, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}

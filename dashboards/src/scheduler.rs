@@ -1,0 +1,389 @@
+//! [`Scheduler`]: refreshes each materialised model when its cron schedule falls due.
+//!
+//! Schedules are cron expressions with seconds (`sec min hour day month weekday`, the
+//! `cron` crate's format), read in China Standard Time like every other calendar rule.
+//! Guarantees:
+//! - a model is never refreshed twice at once (a due run while one is going is skipped);
+//! - a failing model is recorded as failed and does not stop the others;
+//! - on start-up, a model whose latest scheduled time passed after its latest recorded
+//!   run (or that never ran) is refreshed at once — a missed run is caught up.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use tokio::task::JoinSet;
+
+use crate::clock::Clock;
+use crate::materialise::{ModelRunner, RunRecord};
+use crate::{Error, Result};
+
+/// A model and when it runs.
+#[derive(Debug, Clone)]
+pub struct ModelSchedule {
+    pub model: String,
+    pub schedule: cron::Schedule,
+}
+
+impl ModelSchedule {
+    pub fn parse(model: &str, expression: &str) -> Result<Self> {
+        let schedule = cron::Schedule::from_str(expression).map_err(|e| Error::Schedule {
+            model: model.to_string(),
+            schedule: expression.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            model: model.to_string(),
+            schedule,
+        })
+    }
+
+    /// The first scheduled time strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.schedule
+            .after(&t.with_timezone(&china()))
+            .next()
+            .map(|n| n.with_timezone(&Utc))
+    }
+
+    /// The latest scheduled time at or before `t`.
+    pub fn latest_at(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.schedule.includes(t.with_timezone(&china())) {
+            return Some(t);
+        }
+        self.schedule
+            .after(&t.with_timezone(&china()))
+            .next_back()
+            .map(|n| n.with_timezone(&Utc))
+    }
+}
+
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+pub struct Scheduler {
+    runner: Arc<ModelRunner>,
+    clock: Arc<dyn Clock>,
+    models: Vec<ModelSchedule>,
+    running: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("models", &self.models.len())
+            .finish()
+    }
+}
+
+/// Releases a model's "running" mark when its refresh ends, however it ends.
+struct Running<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    model: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .expect("running set poisoned")
+            .remove(&self.model);
+    }
+}
+
+impl Scheduler {
+    /// Schedules every materialised model of the runner's catalogue by its `schedule`
+    /// header (a model without one is refreshed only by hand).
+    pub fn new(runner: Arc<ModelRunner>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let models = runner
+            .materialised()
+            .iter()
+            .filter_map(|m| m.get("schedule").map(|s| ModelSchedule::parse(&m.name, s)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::with_schedules(runner, clock, models))
+    }
+
+    pub fn with_schedules(
+        runner: Arc<ModelRunner>,
+        clock: Arc<dyn Clock>,
+        models: Vec<ModelSchedule>,
+    ) -> Self {
+        Self {
+            runner,
+            clock,
+            models,
+            running: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn schedules(&self) -> &[ModelSchedule] {
+        &self.models
+    }
+
+    /// Refreshes `model` now, unless a refresh of it is already running (then `None`).
+    pub async fn refresh(&self, model: &str) -> Option<RunRecord> {
+        let _running = {
+            let mut set = self.running.lock().expect("running set poisoned");
+            if !set.insert(model.to_string()) {
+                tracing::info!(model, "refresh skipped: the previous one is still running");
+                return None;
+            }
+            Running {
+                set: &self.running,
+                model: model.to_string(),
+            }
+        };
+        Some(self.runner.refresh(model, self.clock.as_ref()).await)
+    }
+
+    /// The models whose latest scheduled time passed without a run since.
+    pub async fn missed(&self) -> Result<Vec<String>> {
+        let now = self.clock.now();
+        let mut last_run: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+        for run in self.runner.history().await? {
+            let entry = last_run.entry(run.model).or_insert(run.started);
+            *entry = (*entry).max(run.started);
+        }
+        Ok(self
+            .models
+            .iter()
+            .filter(|m| match (m.latest_at(now), last_run.get(&m.model)) {
+                (Some(due), Some(ran)) => due > *ran,
+                (Some(_), None) => true,
+                (None, _) => false,
+            })
+            .map(|m| m.model.clone())
+            .collect())
+    }
+
+    /// Runs until `shutdown` resolves: catches up missed runs, then refreshes each model
+    /// whenever its schedule falls due. Refreshes in progress are awaited on shutdown.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) {
+        let mut tasks = JoinSet::new();
+        match self.missed().await {
+            Ok(missed) => {
+                for model in missed {
+                    tracing::info!(model, "catching up a missed refresh");
+                    let this = self.clone();
+                    tasks.spawn(async move { this.refresh(&model).await });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not read the run history; no catch-up"),
+        }
+        let start = self.clock.now();
+        let mut next: Vec<Option<DateTime<Utc>>> =
+            self.models.iter().map(|m| m.next_after(start)).collect();
+        tokio::pin!(shutdown);
+        loop {
+            let Some(earliest) = next.iter().flatten().min().copied() else {
+                break;
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.clock.sleep_until(earliest) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+            }
+            let now = self.clock.now();
+            for (i, m) in self.models.iter().enumerate() {
+                if next[i].is_some_and(|t| t <= now) {
+                    let (this, model) = (self.clone(), m.model.clone());
+                    tasks.spawn(async move { this.refresh(&model).await });
+                    next[i] = m.next_after(now);
+                }
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("scheduler stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeDelta;
+    use warehouse::queries::QueryCatalog;
+    use warehouse::{StorageRoot, Warehouse};
+
+    use super::*;
+    use crate::ManualClock;
+    use crate::materialise::RunStatus;
+
+    /// A warehouse in memory with one event and three models: one that works, one whose
+    /// query fails at run time, and one that is not materialised.
+    async fn runner() -> Arc<ModelRunner> {
+        let file = |name: &str, materialise: bool, sql: &str| {
+            (
+                format!("metrics/{name}.sql"),
+                format!(
+                    "-- name: {name}\n-- schedule: 0 0 * * * *\n-- materialise: {materialise}\n{sql}"
+                ),
+            )
+        };
+        let views = QueryCatalog::embedded().unwrap();
+        let views = views
+            .of_kind(warehouse::queries::QueryKind::View)
+            .map(|v| (v.path.clone(), v.sql.clone()));
+        let catalog = QueryCatalog::from_files(views.chain([
+            file(
+                "events_by_type",
+                true,
+                "SELECT event_type, count(*) AS n FROM events GROUP BY event_type",
+            ),
+            file(
+                "broken",
+                true,
+                "SELECT CAST(payload AS INT) AS n FROM events",
+            ),
+            file("live_only", false, "SELECT 1 AS one"),
+        ]))
+        .unwrap();
+        let root = StorageRoot::parse(&format!(
+            "memory:///sched-{}/",
+            std::process::id() as u128 * 1_000_000 + rand_suffix()
+        ))
+        .unwrap();
+        let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
+        let warehouse = Arc::new(warehouse);
+        let ingest =
+            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::default())
+                .await
+                .unwrap();
+        ingest
+            .ingest(vec![serde_json::json!({
+                "event_type": "org.created", "occurred_at": "2026-01-01", "org_id": "U",
+                "payload": {"name": "示范大学党委", "kind": "university"}
+            })])
+            .await
+            .unwrap();
+        ingest.shutdown().await;
+        Arc::new(ModelRunner::new(warehouse))
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    async fn wait_for_runs(runner: &ModelRunner, n: usize) -> Vec<RunRecord> {
+        for _ in 0..300 {
+            let runs = runner.history().await.unwrap();
+            if runs.len() >= n {
+                return runs;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "expected {n} runs, history has {:?}",
+            runner.history().await.unwrap()
+        );
+    }
+
+    #[test]
+    fn schedules_read_in_china_time() {
+        let daily = ModelSchedule::parse("m", "0 30 2 * * *").unwrap();
+        // 02:30 China time is 18:30 UTC the day before.
+        assert_eq!(
+            daily.next_after(at("2026-11-25T00:00:00Z")),
+            Some(at("2026-11-25T18:30:00Z"))
+        );
+        assert_eq!(
+            daily.latest_at(at("2026-11-25T00:00:00Z")),
+            Some(at("2026-11-24T18:30:00Z"))
+        );
+        assert!(ModelSchedule::parse("m", "every hour").is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn runs_on_schedule_catches_up_and_isolates_failures() {
+        let runner = runner().await;
+        let clock = ManualClock::new(at("2026-11-25T10:59:59+08:00"));
+        let scheduler = Arc::new(Scheduler::new(runner.clone(), Arc::new(clock.clone())).unwrap());
+        assert_eq!(
+            scheduler.schedules().len(),
+            2,
+            "only materialised models are scheduled"
+        );
+
+        // Never ran: both are missed (10:00 passed) and caught up at start.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(scheduler.clone().run(async move {
+            stopped.await.ok();
+        }));
+        let runs = wait_for_runs(&runner, 2).await;
+        let by_model = |runs: &[RunRecord], m: &str| {
+            runs.iter()
+                .filter(|r| r.model == m)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let ok = by_model(&runs, "events_by_type");
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].status, RunStatus::Succeeded);
+        assert_eq!(ok[0].rows, 1);
+        assert_eq!(ok[0].started, at("2026-11-25T10:59:59+08:00"));
+        let broken = by_model(&runs, "broken");
+        assert_eq!(
+            broken[0].status,
+            RunStatus::Failed,
+            "a failing model is recorded as failed"
+        );
+        assert!(broken[0].error.as_deref().unwrap().contains("broken"));
+        let table = runner.read_model("events_by_type").await.unwrap().unwrap();
+        assert_eq!(table.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+
+        // Nothing is due before 11:00; at 11:00 both run again, the failure isolated.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(runner.history().await.unwrap().len(), 2);
+        clock.advance(TimeDelta::seconds(1));
+        let runs = wait_for_runs(&runner, 4).await;
+        assert_eq!(by_model(&runs, "events_by_type").len(), 2);
+        assert_eq!(
+            by_model(&runs, "events_by_type")[1].started,
+            at("2026-11-25T11:00:00+08:00")
+        );
+        assert_eq!(by_model(&runs, "broken").len(), 2);
+
+        stop.send(()).unwrap();
+        task.await.unwrap();
+
+        // A restart within the hour catches nothing up; a restart after 12:00 does.
+        assert!(scheduler.missed().await.unwrap().is_empty());
+        clock.set(at("2026-11-25T12:20:00+08:00"));
+        let mut missed = scheduler.missed().await.unwrap();
+        missed.sort();
+        assert_eq!(missed, ["broken", "events_by_type"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_model_never_runs_twice_at_once() {
+        let runner = runner().await;
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at("2026-11-25T10:00:00+08:00")));
+        let scheduler = Scheduler::new(runner.clone(), clock).unwrap();
+        let (a, b) = tokio::join!(
+            scheduler.refresh("events_by_type"),
+            scheduler.refresh("events_by_type")
+        );
+        assert!(
+            a.is_some() != b.is_some(),
+            "exactly one of two overlapping refreshes runs"
+        );
+        assert!(
+            scheduler.refresh("events_by_type").await.is_some(),
+            "the next one runs again"
+        );
+        assert_eq!(runner.history().await.unwrap().len(), 2);
+    }
+}
