@@ -74,6 +74,74 @@ pub async fn sql_command(file: Option<&Path>, sets: &[String], args: SqlArgs) ->
     Ok(())
 }
 
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Models to refresh (default: every materialised model).
+    pub models: Vec<String>,
+}
+
+pub async fn refresh_command(
+    file: Option<&Path>,
+    sets: &[String],
+    args: RefreshArgs,
+) -> CommandResult {
+    let config = load_config(file, sets, Vec::new())?;
+    let (warehouse, _table) = open_warehouse(&config).await?;
+    let runner = dashboards::ModelRunner::new(std::sync::Arc::new(warehouse));
+    let failed = refresh_models(&runner, &args.models).await?;
+    if failed > 0 {
+        return Err(format!(
+            "{failed} model(s) failed; see the messages above and the run history"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Refreshes `names` (or every materialised model) with a progress bar; returns how
+/// many failed. Every run is recorded in the run history.
+pub async fn refresh_models(
+    runner: &dashboards::ModelRunner,
+    names: &[String],
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let materialised: Vec<String> = runner.materialised().into_iter().map(|m| m.name).collect();
+    let models = if names.is_empty() {
+        materialised
+    } else {
+        for name in names {
+            if !materialised.contains(name) {
+                return Err(dashboards::Error::UnknownModel {
+                    model: name.clone(),
+                    known: materialised.join(", "),
+                }
+                .into());
+            }
+        }
+        names.to_vec()
+    };
+    let bar = indicatif::ProgressBar::new(models.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} 刷新模型 {bar:30} {pos}/{len} {msg}")
+            .expect("the template is valid"),
+    );
+    let mut failed = 0;
+    for model in &models {
+        bar.set_message(model.clone());
+        let run = runner.refresh(model, &dashboards::SystemClock).await;
+        let ms = (run.finished - run.started).num_milliseconds();
+        match &run.error {
+            None => bar.println(format!("  ✓ {model}: {} rows in {ms} ms", run.rows)),
+            Some(e) => {
+                failed += 1;
+                bar.println(format!("  ✗ {model}: {e}"));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(failed)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Make a new random token and print the `[[tokens]]` entry for the config.

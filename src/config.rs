@@ -136,7 +136,7 @@ impl Default for SqlSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
-            filter: "info,buoyant_kernel=warn,deltalake_core=warn".into(),
+            filter: "info,buoyant_kernel=off,deltalake_core=warn".into(),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
 //!   serves until a shutdown signal, then commits what it holds.
 //! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
-//! - [`commands`]: `sql`, `token` and `config` commands.
+//! - [`commands`]: `sql`, `refresh`, `token` and `config` commands.
 
 // A binary crate: `pub` marks what a module offers the rest of the binary.
 #![allow(unreachable_pub)]
@@ -53,6 +53,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a read-only SQL query against the warehouse and print a table.
     Sql(commands::SqlArgs),
+    /// Refresh materialised cockpit models now (all, or the ones named).
+    Refresh(commands::RefreshArgs),
     /// Make bearer tokens and their hashes for the config.
     #[command(subcommand)]
     Token(commands::TokenCommand),
@@ -74,6 +76,9 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::demo_command(cli.config.as_deref(), &cli.set, args).await,
             Command::Sql(args) => {
                 commands::sql_command(cli.config.as_deref(), &cli.set, args).await
+            }
+            Command::Refresh(args) => {
+                commands::refresh_command(cli.config.as_deref(), &cli.set, args).await
             }
             Command::Token(cmd) => commands::token_command(cmd),
             Command::Config => commands::config_command(),

@@ -162,6 +162,16 @@ impl App {
         let state = self.state.clone();
         let ready = state.ready.clone();
         let router = http::router(state.clone());
+        // The scheduler refreshes the cockpit models; it stops with the server.
+        let runner = Arc::new(dashboards::ModelRunner::new(state.warehouse.clone()));
+        let scheduler = Arc::new(dashboards::Scheduler::new(
+            runner,
+            Arc::new(dashboards::SystemClock),
+        )?);
+        let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
+        let scheduler = tokio::spawn(scheduler.run(async move {
+            scheduler_stopped.await.ok();
+        }));
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -169,6 +179,8 @@ impl App {
                 tracing::info!("shutdown requested: finishing requests in flight");
             })
             .await?;
+        stop_scheduler.send(()).ok();
+        scheduler.await.ok();
         state.ingest.shutdown().await;
         tracing::info!(version = ?state.warehouse.events_version(), "stopped cleanly");
         Ok(())

@@ -78,6 +78,11 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let warehouse = Arc::new(warehouse);
     let ingest = Arc::new(Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?);
     load(&spec, &ingest).await?;
+    let runner = dashboards::ModelRunner::new(warehouse.clone());
+    let failed = crate::commands::refresh_models(&runner, &[]).await?;
+    if failed > 0 {
+        eprintln!("{failed} model(s) failed to refresh; the cockpit shows them as stale");
+    }
 
     let tokens = demo_tokens(&plan);
     config.tokens = tokens.iter().map(|(t, _)| t.clone()).collect();
