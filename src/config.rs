@@ -34,7 +34,7 @@ pub struct StorageConfig {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueriesConfig {
     /// A `queries/` directory read at start-up instead of the SQL built into the binary
@@ -103,12 +103,6 @@ impl Default for StorageConfig {
         Self {
             url: "./data/warehouse".into(),
         }
-    }
-}
-
-impl Default for QueriesConfig {
-    fn default() -> Self {
-        Self { dir: String::new() }
     }
 }
 

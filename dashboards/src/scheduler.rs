@@ -177,10 +177,7 @@ impl Scheduler {
         let mut next: Vec<Option<DateTime<Utc>>> =
             self.models.iter().map(|m| m.next_after(start)).collect();
         tokio::pin!(shutdown);
-        loop {
-            let Some(earliest) = next.iter().flatten().min().copied() else {
-                break;
-            };
+        while let Some(earliest) = next.iter().flatten().min().copied() {
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.clock.sleep_until(earliest) => {}

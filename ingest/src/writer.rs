@@ -415,10 +415,10 @@ impl Writer {
             Ok(version) => {
                 self.index.extend(pending);
                 self.note_orgs(&rows);
-                if !rows.is_empty() {
-                    if let Err(e) = self.warehouse.publish(&self.table).await {
-                        tracing::error!(error = %e, "could not publish the new events version to SQL");
-                    }
+                if !rows.is_empty()
+                    && let Err(e) = self.warehouse.publish(&self.table).await
+                {
+                    tracing::error!(error = %e, "could not publish the new events version to SQL");
                 }
                 tracing::debug!(
                     version,
