@@ -61,9 +61,7 @@ async fn tokens_roles_and_scopes() {
     ] {
         let (status, body) = server.post_json(token, &dues(org, "M1")).await;
         assert_eq!(status, expected, "{token} → {org}: {body}");
-        if status == 403 && token.starts_with("t-producer")
-            || token == "t-secretary-b1" && status == 403
-        {
+        if status == 403 && (token.starts_with("t-producer") || token == "t-secretary-b1") {
             assert_eq!(body["error"], "org_out_of_scope");
             assert!(body["message"].as_str().unwrap().contains(org), "{body}");
             assert_eq!(body["field"], "org_id");
