@@ -1,0 +1,111 @@
+-- name: interaction_index
+-- title: 互动党建指数
+-- description: Forum activity per person and month — posts (`post.created`), comments
+--   (`comment.created`) and likes (`like.given`) — and an interaction index weighing them
+--   by the effort they take: index = posts × ${weight_post} + comments × ${weight_comment}
+--   + likes × ${weight_like} (weights are settings; `member_score` uses the same ones).
+--   Months run from the first month with any post, comment or like to the latest month
+--   with any live event (China time). Every registered person counts in each month from
+--   the month they registered until the month they left or transferred out, at their home
+--   org (`people.org_id`), with zeros when they did nothing — so avg_index = index /
+--   members is per capita. members_active counts those with any activity.
+--   Rows — per person and month (level = member, members = 1), and sums per branch,
+--   college and university (level = org kind).
+-- grain: member × month; org (branch, college, university) × month
+-- schedule: 0 15 * * * *
+-- materialise: true
+-- param.weight_post: 3
+-- param.weight_comment: 2
+-- param.weight_like: 1
+WITH asof AS (
+    SELECT max(month) AS month FROM live_events
+),
+first_activity AS (
+    SELECT min(month) AS month FROM interactions WHERE kind IN ('post', 'comment', 'like')
+),
+tree AS (
+    SELECT b.org_id AS branch_id,
+           b.name AS b_name, b.parent_id AS b_parent,
+           c.org_id AS c_id, c.name AS c_name, c.kind AS c_kind, c.parent_id AS c_parent,
+           u.org_id AS u_id, u.name AS u_name, u.kind AS u_kind, u.parent_id AS u_parent
+    FROM orgs b
+    LEFT JOIN orgs c ON c.org_id = b.parent_id
+    LEFT JOIN orgs u ON u.org_id = c.parent_id
+    WHERE b.kind = 'branch'
+),
+rollup AS (
+    SELECT t.branch_id, l.n,
+           CASE l.n WHEN 1 THEN t.branch_id WHEN 2 THEN t.c_id ELSE t.u_id END AS org_id,
+           CASE l.n WHEN 1 THEN t.b_name WHEN 2 THEN t.c_name ELSE t.u_name END AS org_name,
+           CASE l.n WHEN 1 THEN 'branch' WHEN 2 THEN t.c_kind ELSE t.u_kind END AS org_kind,
+           CASE l.n WHEN 1 THEN t.b_parent WHEN 2 THEN t.c_parent ELSE t.u_parent END AS parent_id
+    FROM tree t
+    CROSS JOIN (VALUES (1), (2), (3)) AS l(n)
+),
+population AS (
+    SELECT p.member_id, p.org_id AS branch_id,
+           greatest(f.month, to_char(CAST(p.registered_at + INTERVAL '8 hours' AS DATE), '%Y-%m')) AS first_month,
+           CASE WHEN p.status = 'active' THEN a.month
+                ELSE least(a.month, to_char(CAST(COALESCE(p.left_at, p.transferred_out_at) + INTERVAL '8 hours' AS DATE), '%Y-%m'))
+           END AS last_month
+    FROM people p
+    CROSS JOIN asof a
+    CROSS JOIN first_activity f
+),
+member_months AS (
+    SELECT member_id, branch_id,
+           unnest(generate_series(
+               CAST(substr(first_month, 1, 4) AS BIGINT) * 12 + CAST(substr(first_month, 6, 2) AS BIGINT) - 1,
+               CAST(substr(last_month, 1, 4) AS BIGINT) * 12 + CAST(substr(last_month, 6, 2) AS BIGINT) - 1
+           )) AS month_index
+    FROM population
+    WHERE first_month IS NOT NULL
+),
+activity AS (
+    SELECT member_id, month,
+           sum(CASE WHEN kind = 'post' THEN 1 ELSE 0 END) AS posts,
+           sum(CASE WHEN kind = 'comment' THEN 1 ELSE 0 END) AS comments,
+           sum(CASE WHEN kind = 'like' THEN 1 ELSE 0 END) AS likes
+    FROM interactions
+    WHERE kind IN ('post', 'comment', 'like')
+    GROUP BY member_id, month
+),
+member_rows AS (
+    SELECT m.member_id, m.branch_id, m.month,
+           COALESCE(s.posts, 0) AS posts,
+           COALESCE(s.comments, 0) AS comments,
+           COALESCE(s.likes, 0) AS likes
+    FROM (
+        SELECT member_id, branch_id,
+               concat(CAST(month_index / 12 AS VARCHAR), '-', lpad(CAST(month_index % 12 + 1 AS VARCHAR), 2, '0')) AS month
+        FROM member_months
+    ) m
+    LEFT JOIN activity s ON s.member_id = m.member_id AND s.month = m.month
+),
+-- One pass makes both the member rows (kept at the branch level only) and the org rows.
+counted AS (
+    SELECT r.org_id, r.org_name, r.org_kind, r.parent_id, r.n, m.member_id, m.month,
+           grouping(m.member_id) AS is_org_row,
+           count(*) AS members,
+           sum(CASE WHEN m.posts + m.comments + m.likes > 0 THEN 1 ELSE 0 END) AS members_active,
+           sum(m.posts) AS posts,
+           sum(m.comments) AS comments,
+           sum(m.likes) AS likes
+    FROM member_rows m
+    JOIN rollup r ON r.branch_id = m.branch_id
+    WHERE r.org_id IS NOT NULL
+    GROUP BY GROUPING SETS (
+        (r.org_id, r.org_name, r.org_kind, r.parent_id, r.n, m.month),
+        (r.org_id, r.org_name, r.org_kind, r.parent_id, r.n, m.member_id, m.month))
+    HAVING grouping(m.member_id) = 1 OR r.n = 1
+)
+SELECT CASE WHEN is_org_row = 1 THEN org_kind ELSE 'member' END AS level,
+       org_id, org_name, org_kind, parent_id, member_id, month,
+       CAST(members AS BIGINT) AS members,
+       CAST(members_active AS BIGINT) AS members_active,
+       CAST(posts AS BIGINT) AS posts,
+       CAST(comments AS BIGINT) AS comments,
+       CAST(likes AS BIGINT) AS likes,
+       CAST(posts * ${weight_post} + comments * ${weight_comment} + likes * ${weight_like} AS DOUBLE) AS interaction_index,
+       CAST(posts * ${weight_post} + comments * ${weight_comment} + likes * ${weight_like} AS DOUBLE) / members AS avg_index
+FROM counted
