@@ -26,25 +26,42 @@ WITH asof AS (
 first_meeting AS (
     SELECT min(month) AS month FROM meetings
 ),
--- Branches with their college and university; groups with their branch.
-tree AS (
-    SELECT b.org_id AS branch_id,
-           b.name AS b_name, b.parent_id AS b_parent,
-           c.org_id AS c_id, c.name AS c_name, c.kind AS c_kind, c.parent_id AS c_parent,
-           u.org_id AS u_id, u.name AS u_name, u.kind AS u_kind, u.parent_id AS u_parent,
-           to_char(CAST(b.created_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS created_month,
-           to_char(CAST(b.dissolved_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS dissolved_month
-    FROM orgs b
-    LEFT JOIN orgs c ON c.org_id = b.parent_id
-    LEFT JOIN orgs u ON u.org_id = c.parent_id
-    WHERE b.kind = 'branch'
-),
-groups AS (
-    SELECT org_id AS group_id, parent_id AS branch_id,
+-- The org tree from a single read of `orgs` (every read of that view projects the events
+-- anew, so self-joins are dear): each branch and Party group (a unit) with its branch,
+-- college and university. Window functions partitioned by an ancestor's id hand the
+-- ancestor's attributes down to the rows below it.
+org_rows AS (
+    SELECT org_id, name, kind, parent_id,
            to_char(CAST(created_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS created_month,
-           to_char(CAST(dissolved_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS dissolved_month
+           to_char(CAST(dissolved_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS dissolved_month,
+           CASE kind WHEN 'group' THEN parent_id WHEN 'branch' THEN org_id END AS branch_id
     FROM orgs
-    WHERE kind = 'group'
+),
+with_branch AS (
+    SELECT r.*,
+           max(CASE WHEN org_id = branch_id THEN name END) OVER (PARTITION BY branch_id) AS b_name,
+           max(CASE WHEN org_id = branch_id THEN parent_id END) OVER (PARTITION BY branch_id) AS b_parent
+    FROM org_rows r
+),
+with_college AS (
+    SELECT w.*,
+           max(CASE WHEN org_id = c_id THEN name END) OVER (PARTITION BY c_id) AS c_name,
+           max(CASE WHEN org_id = c_id THEN kind END) OVER (PARTITION BY c_id) AS c_kind,
+           max(CASE WHEN org_id = c_id THEN parent_id END) OVER (PARTITION BY c_id) AS c_parent
+    FROM (
+        SELECT *, CASE WHEN kind IN ('branch', 'group') THEN b_parent ELSE org_id END AS c_id
+        FROM with_branch
+    ) w
+),
+tree AS (
+    SELECT w.*,
+           max(CASE WHEN org_id = u_id THEN name END) OVER (PARTITION BY u_id) AS u_name,
+           max(CASE WHEN org_id = u_id THEN kind END) OVER (PARTITION BY u_id) AS u_kind,
+           max(CASE WHEN org_id = u_id THEN parent_id END) OVER (PARTITION BY u_id) AS u_parent
+    FROM (
+        SELECT *, CASE WHEN kind IN ('branch', 'group') THEN c_parent ELSE org_id END AS u_id
+        FROM with_college
+    ) w
 ),
 kinds AS (
     SELECT * FROM (VALUES
@@ -78,43 +95,47 @@ labelled AS (
            start_index / 12 AS year
     FROM periods
 ),
-held AS (
-    SELECT COALESCE(g.branch_id, m.org_id) AS branch_id, m.kind,
+unit_held AS (
+    SELECT m.org_id, m.kind,
            m.month_index - (m.month_index % 12) % k.period_months AS start_index,
-           count(*) AS held,
-           count(DISTINCT g.group_id) AS groups_met
+           count(*) AS held
     FROM (
         SELECT org_id, kind,
                CAST(substr(month, 1, 4) AS BIGINT) * 12 + CAST(substr(month, 6, 2) AS BIGINT) - 1 AS month_index
         FROM meetings
     ) m
     JOIN kinds k ON k.kind = m.kind
-    LEFT JOIN groups g ON g.group_id = m.org_id
-    GROUP BY COALESCE(g.branch_id, m.org_id), m.kind, m.month_index - (m.month_index % 12) % k.period_months
+    GROUP BY m.org_id, m.kind, m.month_index - (m.month_index % 12) % k.period_months
 ),
-group_counts AS (
-    SELECT g.branch_id, p.start_index, count(*) AS groups
-    FROM groups g
-    JOIN labelled p ON p.kind = 'group'
-    WHERE g.created_month <= p.period_end
-      AND (g.dissolved_month IS NULL OR g.dissolved_month >= p.period_start)
-    GROUP BY g.branch_id, p.start_index
-),
-branch_rows AS (
-    SELECT t.*, p.kind, p.period_months, p.period_start, p.period_end, p.year, p.in_progress,
-           p.start_index,
-           CASE WHEN p.kind = 'group' THEN gc.groups ELSE 1 END AS required,
-           COALESCE(h.held, 0) AS held,
-           CASE WHEN p.kind = 'group' THEN COALESCE(h.groups_met, 0) >= gc.groups
-                ELSE COALESCE(h.held, 0) >= 1
-           END AS compliant
+-- Every unit and period it has to meet in, while it exists: a branch for each kind, a
+-- group for its monthly group meeting; with the meetings it held.
+unit_periods AS (
+    SELECT t.kind AS unit_kind, t.branch_id, t.b_name, t.b_parent, t.c_id, t.c_name, t.c_kind,
+           t.c_parent, t.u_id, t.u_name, t.u_kind, t.u_parent,
+           p.kind, p.period_months, p.period_start, p.period_end, p.year, p.in_progress,
+           COALESCE(h.held, 0) AS held
     FROM tree t
     JOIN labelled p
-      ON t.created_month <= p.period_end
+      ON (t.kind = 'branch' OR p.kind = 'group')
+     AND t.created_month <= p.period_end
      AND (t.dissolved_month IS NULL OR t.dissolved_month >= p.period_start)
-    LEFT JOIN group_counts gc ON gc.branch_id = t.branch_id AND gc.start_index = p.start_index AND p.kind = 'group'
-    LEFT JOIN held h ON h.branch_id = t.branch_id AND h.kind = p.kind AND h.start_index = p.start_index
-    WHERE p.kind <> 'group' OR gc.groups > 0
+    LEFT JOIN unit_held h ON h.org_id = t.org_id AND h.kind = p.kind AND h.start_index = p.start_index
+    WHERE t.kind IN ('branch', 'group')
+),
+branch_rows AS (
+    SELECT branch_id, b_name, b_parent, c_id, c_name, c_kind, c_parent, u_id, u_name, u_kind, u_parent,
+           kind, period_months, period_start, period_end, year, in_progress,
+           CASE WHEN kind = 'group' THEN sum(CASE WHEN unit_kind = 'group' THEN 1 ELSE 0 END) ELSE 1 END AS required,
+           sum(held) AS held,
+           CASE WHEN kind = 'group'
+                THEN sum(CASE WHEN unit_kind = 'group' AND held > 0 THEN 1 ELSE 0 END)
+                     >= sum(CASE WHEN unit_kind = 'group' THEN 1 ELSE 0 END)
+                ELSE sum(held) >= 1
+           END AS compliant
+    FROM unit_periods
+    GROUP BY branch_id, b_name, b_parent, c_id, c_name, c_kind, c_parent, u_id, u_name, u_kind, u_parent,
+             kind, period_months, period_start, period_end, year, in_progress
+    HAVING kind <> 'group' OR sum(CASE WHEN unit_kind = 'group' THEN 1 ELSE 0 END) > 0
 ),
 rolled AS (
     SELECT CASE l.n WHEN 1 THEN b.branch_id WHEN 2 THEN b.c_id ELSE b.u_id END AS org_id,
