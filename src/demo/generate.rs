@@ -68,15 +68,22 @@ pub fn plan(_spec: &DemoSpec) -> DemoPlan {
     }
 }
 
-/// Events per unit of scale over a full span of 51 months (measured at seed 42).
-const EVENTS_PER_SCALE: u64 = 470_000;
+/// Events per branch over a span of 51 months (measured at seed 42: 557k events in the
+/// 40 branches of scale 1).
+const EVENTS_PER_BRANCH: u64 = 13_900;
 
 /// About how many events [`chunks`] yields (for a progress bar).
 pub fn estimated_events(spec: &DemoSpec) -> u64 {
     let launch = university::launch(spec.today);
     let months = (Month::of(spec.today).0 - Month::of(launch).0 + 1) as u64;
+    let branches: usize = (0..university::college_count(spec))
+        .map(|c| {
+            let (ug, grad, staff) = names::COLLEGES[c % names::COLLEGES.len()].branches;
+            ug + grad + staff
+        })
+        .sum();
     // The university grows into its steady state during the first year.
-    EVENTS_PER_SCALE * u64::from(spec.scale.max(1)) * months.saturating_sub(6) / 45
+    EVENTS_PER_BRANCH * branches as u64 * months.saturating_sub(6) / 45
 }
 
 /// The events as ingest envelopes, in chunks: first every org, then month by month the
@@ -195,7 +202,14 @@ mod tests {
         let mut orgs = HashSet::new();
         let mut retracted = Vec::new();
         let mut total = 0usize;
-        for chunk in chunks(&spec) {
+        let mut generating = std::time::Duration::ZERO;
+        let mut stream = chunks(&spec);
+        loop {
+            let started = std::time::Instant::now();
+            let Some(chunk) = stream.next() else {
+                break;
+            };
+            generating += started.elapsed();
             for value in chunk {
                 let ty = value["event_type"].as_str().unwrap().to_string();
                 let at = value["occurred_at"].as_str().unwrap().to_string();
@@ -224,6 +238,7 @@ mod tests {
                 total += 1;
             }
         }
+        println!("{total} events generated in {generating:?}: {counts:#?}");
         for t in EventType::ALL {
             if !t.as_str().starts_with("warning.") {
                 assert!(counts.contains_key(t.as_str()), "no {t} event");
@@ -238,10 +253,19 @@ mod tests {
         );
     }
 
-    /// The planted lapses are where the lapses module says, relative to today.
+    /// The planted lapses are where the lapses module says, relative to today, whatever
+    /// the day of the year.
     #[test]
     fn planted_lapses_are_in_place() {
-        let spec = spec();
+        let mut today = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+        while today < NaiveDate::from_ymd_opt(2027, 9, 1).unwrap() {
+            planted_lapses_hold(&DemoSpec { today, ..spec() });
+            today = calendar::days(today, 19);
+        }
+    }
+
+    fn planted_lapses_hold(spec: &DemoSpec) {
+        let spec = spec.clone();
         let uni = University::build(&spec);
         let c01 = &uni.colleges[0];
         let person = |id: &str| {
@@ -284,5 +308,32 @@ mod tests {
             .map(|(i, b)| (i, b.people.iter().filter(|p| p.planted).count()))
             .collect();
         assert_eq!(counts[&0] + counts[&3], 17);
+        for p in c01
+            .branches
+            .iter()
+            .flat_map(|b| &b.people)
+            .filter(|p| p.planted)
+        {
+            let (first, last) = (p.steps[0].on, p.steps[p.steps.len() - 1].on);
+            assert!(
+                p.steps.iter().all(|s| s.on >= first),
+                "{}: {:?}",
+                p.id,
+                p.steps
+            );
+            assert!(first <= t, "{} on {t}", p.id);
+            let graduated = p
+                .steps
+                .iter()
+                .any(|s| matches!(s.kind, people::StepKind::Graduated));
+            if let (Some(g), false) = (p.graduation, graduated) {
+                assert!(g > t && last < g, "{} still at school on {t}", p.id);
+            }
+            assert!(
+                p.life.applicant_from >= calendar::years(p.birth, 18),
+                "{} of age",
+                p.id
+            );
+        }
     }
 }

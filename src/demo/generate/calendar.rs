@@ -1,7 +1,7 @@
 //! Calendar arithmetic in China Standard Time, the calendar every Party-affairs rule
 //! counts in: months and quarters, working days, and plausible times of day.
 
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -116,13 +116,43 @@ pub(super) fn academic_year(d: Date) -> i32 {
     }
 }
 
-/// The working day on or after `d` (Saturday and Sunday move to Monday).
+/// The nearest working day of the same month: Saturday moves to Friday and Sunday to
+/// Monday (the other way round at the edges of a month).
 pub(super) fn workday(d: Date) -> Date {
+    let same_month = |e: Date| {
+        if e.month() == d.month() {
+            Some(e)
+        } else {
+            None
+        }
+    };
+    match d.weekday() {
+        Weekday::Sat => same_month(days(d, -1)).unwrap_or(days(d, 2)),
+        Weekday::Sun => same_month(days(d, 1)).unwrap_or(days(d, -2)),
+        _ => d,
+    }
+}
+
+/// The first working day on or after `d`: for steps that must not come early (a
+/// conversion when probation ends).
+pub(super) fn workday_from(d: Date) -> Date {
     match d.weekday() {
         Weekday::Sat => days(d, 2),
         Weekday::Sun => days(d, 1),
         _ => d,
     }
+}
+
+/// A working day between days `from` and `to` of month `m`, drawn uniformly (meetings
+/// are spread over the week, not piled on Mondays).
+pub(super) fn working_day(rng: &mut StdRng, m: Month, from: u32, to: u32) -> Date {
+    for _ in 0..8 {
+        let d = m.day(rng.random_range(from..=to));
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            return d;
+        }
+    }
+    workday(m.day(from))
 }
 
 /// A uniformly chosen day in `from..=to` (`from` when the range is empty).
@@ -165,9 +195,16 @@ pub(super) fn personal(rng: &mut StdRng, d: Date) -> NaiveDateTime {
 
 /// RFC 3339 in China Standard Time, the form producers send.
 pub(super) fn stamp(t: NaiveDateTime) -> String {
-    format!("{}+08:00", t.format("%Y-%m-%dT%H:%M:%S"))
+    format!(
+        "{}T{:02}:{:02}:{:02}+08:00",
+        date_text(t.date()),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
+/// `YYYY-MM-DD`.
 pub(super) fn date_text(d: Date) -> String {
-    d.format("%Y-%m-%d").to_string()
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }

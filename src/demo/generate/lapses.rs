@@ -12,7 +12,7 @@
 //! | id | lapse |
 //! |---|---|
 //! | C01-B02 | no `branch_assembly` in the current quarter |
-//! | C01-B03 | the weak branch: ~50% present, fewer meetings, a quarter in arrears, low quiz scores |
+//! | C01-B03 | the weak branch: ~50% present (others ~85%), 60% of monthly meetings held, 2 in 5 members 3–8 months in arrears, quiz mean ~63 (others 75–87) |
 //! | C01-B05 | no `committee` meeting this month; its group C01-B05-G2 has no `group` meeting this month |
 //! | C01-B06 | no `lecture` in the current quarter |
 //! | C01-B07 | committee elected at launch (4+ years ago), never renewed: term expired |
@@ -33,11 +33,22 @@
 //! | C01-B01-M915 | no dues for the last 4 months (3 whole months and the current one) |
 //! | C01-B04-M916 | no dues for the last 8 months (7 whole months and the current one) |
 //! | C01-B01-M917 | probation extended by 6 months (ends in about 3 months) |
+//!
+//! The meeting lapses are about the current month and quarter; other branches hold
+//! their monthly meetings by the 22nd and their quarterly ones by the 22nd of the
+//! quarter's second month, so the contrast is clean from then on (the reference day
+//! 2026-11-25 is). Natural noise to expect besides: graduates whose transfer is pending
+//! (about 15% of graduating members, some for over 2 years), probations ending within
+//! 30 days, a few members 3–5 months in arrears (1.5% of members), members admitted
+//! this month with no meeting or payment yet, and the temporary branch C02-L1
+//! (dissolved in its first September: no meetings, no committee).
 
 use chrono::Datelike;
 use ingest::catalogue::Stage;
 
-use super::calendar::{Date, Month, academic_year, days, months, workday, years, ymd};
+use super::calendar::{
+    Date, Month, academic_year, days, months, workday, workday_from, years, ymd,
+};
 use super::people::{Person, StepKind, Track, pipeline_to_admission};
 use super::university::{Branch, Builder};
 
@@ -74,6 +85,9 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
     let t = b.uni.today;
     let ay = academic_year(t);
     let this_month = Month::of(t);
+    // The cohort in its last year: still at school, with years of history (in summer,
+    // the cohort that has just become the last year).
+    let senior = academic_year(days(t, 75)) - 3;
     let mut planted = Vec::new();
     let mut add = |b: &mut Builder<'_>,
                    branch: usize,
@@ -84,6 +98,8 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
         let home = &branches[branch];
         let mut p = b.student(home, format!("{}-M{n}", home.id), track, entry);
         p.planted = true;
+        // Of age (18) before their first step, whatever the draw.
+        p.birth = p.birth.min(days(years(p.registered(), -18), -60));
         p.engagement = 0.92;
         p.late_payer = false;
         shape(&mut p);
@@ -120,13 +136,13 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
         p.push(workday(days(activist, 165)), StepKind::ActivistAssessed);
     });
     // Probation ending within 30 days, no conversion yet.
-    add(b, UNDERGRADUATE, 903, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 903, Track::Undergraduate, senior, &|p| {
         let admitted = workday(days(years(t, -1), 20));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
     });
     // Probation ended 25 days ago, no conversion.
-    add(b, UNDERGRADUATE, 904, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 904, Track::Undergraduate, senior, &|p| {
         let admitted = workday(days(years(t, -1), -25));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
@@ -142,7 +158,7 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
         let admitted = workday(ymd(ay - 2, 11, 10));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
-        let converted = workday(years(admitted, 1));
+        let converted = workday_from(years(admitted, 1));
         p.push(converted, StepKind::ConvertedFull);
         p.push(workday(days(converted, 40)), StepKind::ConversionApproved);
         p.push(workday(ymd(ay, 6, 24)), StepKind::Graduated);
@@ -180,15 +196,15 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
         p.push(workday(days(admitted, 40)), StepKind::AdmissionApproved);
     });
     // Approval overdue: admitted 4 months ago, not approved.
-    add(b, UNDERGRADUATE, 910, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 910, Track::Undergraduate, senior, &|p| {
         pipeline_to_admission(p, workday(months(t, -4)));
     });
     // Approval overdue: converted 4 months ago, conversion not approved.
-    add(b, UNDERGRADUATE, 911, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 911, Track::Undergraduate, senior, &|p| {
         let admitted = workday(months(t, -16));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
-        p.push(workday(years(admitted, 1)), StepKind::ConvertedFull);
+        p.push(workday_from(years(admitted, 1)), StepKind::ConvertedFull);
     });
     // No organisational life: absent from every meeting for 7 months.
     add(b, GRADUATE, 912, Track::Doctoral, ay - 2, &|p| {
@@ -197,21 +213,21 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
         p.quirks.absent_since = Some(months(t, -7));
     });
     // Low participation: absent from the meetings of the last 60 days (3 or more).
-    add(b, UNDERGRADUATE, 913, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 913, Track::Undergraduate, senior, &|p| {
         let admitted = workday(months(t, -6));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
         p.quirks.absent_since = Some(days(t, -60));
     });
     // Low participation: no study for the last 40 days.
-    add(b, UNDERGRADUATE, 914, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 914, Track::Undergraduate, senior, &|p| {
         let admitted = workday(months(t, -8));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
         p.quirks.study_stop = Some(days(t, -40));
     });
     // Dues arrears (warning): nothing paid for the last 4 months.
-    add(b, UNDERGRADUATE, 915, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 915, Track::Undergraduate, senior, &|p| {
         let admitted = workday(months(t, -10));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);
@@ -224,7 +240,7 @@ pub(super) fn plant_people(b: &mut Builder<'_>, branches: &mut [Branch]) {
         p.quirks.dues_stop = Some(this_month.plus(-7).first());
     });
     // A probation extended by half a year (it ends in about 3 months).
-    add(b, UNDERGRADUATE, 917, Track::Undergraduate, ay - 3, &|p| {
+    add(b, UNDERGRADUATE, 917, Track::Undergraduate, senior, &|p| {
         let admitted = workday(months(t, -15));
         pipeline_to_admission(p, admitted);
         approved(p, admitted);

@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::calendar::{
-    Date, Month, at, date_text, day_between, days, office, personal, stamp, workday, ymd,
+    Date, Month, at, date_text, day_between, days, office, personal, stamp, workday, working_day,
+    ymd,
 };
 use super::names;
 use super::people::{Person, StepKind};
@@ -69,7 +70,7 @@ impl Sink {
         Sink {
             ids,
             cutoff: at(today, 23, 59),
-            events: Vec::new(),
+            events: Vec::with_capacity(4096),
         }
     }
 
@@ -416,7 +417,7 @@ impl<'a> Writer<'a> {
             }
         };
         if held(&mut self.rng) && !(this_month && q.no_committee_this_month) {
-            let day = workday(m.day(self.rng.random_range(3..=12)));
+            let day = working_day(&mut self.rng, m, 3, 12);
             planned.push(Planned {
                 kind: MeetingKind::Committee,
                 org: &b.id,
@@ -426,7 +427,7 @@ impl<'a> Writer<'a> {
         }
         for (g, (group_id, _)) in b.groups.iter().enumerate() {
             if held(&mut self.rng) && !(this_month && q.no_group_this_month == Some(g)) {
-                let day = workday(m.day(self.rng.random_range(8..=20)));
+                let day = working_day(&mut self.rng, m, 8, 20);
                 planned.push(Planned {
                     kind: MeetingKind::Group,
                     org: group_id,
@@ -436,7 +437,7 @@ impl<'a> Writer<'a> {
             }
         }
         if held(&mut self.rng) {
-            let day = workday(m.day(self.rng.random_range(10..=21)));
+            let day = working_day(&mut self.rng, m, 10, 21);
             planned.push(Planned {
                 kind: MeetingKind::ThemeDay,
                 org: &b.id,
@@ -462,7 +463,7 @@ impl<'a> Writer<'a> {
             }
             let happens = !q.weak || self.rng.random_bool(weak_chance);
             if happens && !(this_quarter && skip) {
-                let day = workday(m.day(self.rng.random_range(4..=20)));
+                let day = working_day(&mut self.rng, m, 4, 20);
                 planned.push(Planned {
                     kind,
                     org: &b.id,
@@ -473,8 +474,9 @@ impl<'a> Writer<'a> {
         }
         planned.sort_by_key(|p| p.day);
         let mut correct_attendance = self.correction(CorrectionKind::Attendance, index);
+        let groups = party_groups(b, m);
         for plan in planned {
-            if let Some(invited) = self.hold(b, &plan) {
+            if let Some(invited) = self.hold(b, &plan, &groups) {
                 if correct_attendance && invited.people.len() >= 3 {
                     correct_attendance = !self.wrong_absence(b, &plan, &invited);
                 }
@@ -491,7 +493,7 @@ impl<'a> Writer<'a> {
 
     /// Holds a meeting: `meeting.held` and one `meeting.attended` per invited member.
     /// Returns who was invited, with the meeting's time.
-    fn hold(&mut self, b: &Branch, plan: &Planned<'_>) -> Option<Invited> {
+    fn hold(&mut self, b: &Branch, plan: &Planned<'_>, groups: &[usize]) -> Option<Invited> {
         let day = plan.day;
         if day > self.uni.today || day < self.uni.launch {
             return None;
@@ -507,7 +509,7 @@ impl<'a> Writer<'a> {
             _ => (0..b.people.len())
                 .filter(|&i| {
                     let p = &b.people[i];
-                    p.life.is_member(day) && plan.group.is_none_or(|g| p.group == g)
+                    p.life.is_member(day) && plan.group.is_none_or(|g| groups[i] == g)
                 })
                 .collect(),
         };
@@ -516,10 +518,12 @@ impl<'a> Writer<'a> {
         }
         let start = self.meeting_time(b, day);
         let meeting_id = format!(
-            "{}:{}:{}",
+            "{}:{}:{:04}{:02}{:02}",
             plan.org,
             plan.kind.as_str(),
-            day.format("%Y%m%d")
+            day.year(),
+            day.month(),
+            day.day()
         );
         let secretary = b.people[term.secretary].id.as_str();
         let (title, minutes) = self.meeting_title(plan.kind, day);
@@ -759,10 +763,12 @@ impl<'a> Writer<'a> {
                 continue;
             }
             let fraction = ((end - start).num_days() + 1) as f64 / m.last().day() as f64;
-            let mut rate = if p.life.is_learner(end) {
+            let mut rate = if p.life.is_member(end) {
                 1.5 + 3.0 * p.engagement
+            } else if p.life.is_learner(end) {
+                1.0 + 2.0 * p.engagement
             } else {
-                0.6 * p.engagement
+                0.4 * p.engagement
             };
             if b.quirks.weak {
                 rate *= 0.5;
@@ -888,7 +894,7 @@ impl<'a> Writer<'a> {
             day,
             group: None,
         };
-        if self.hold(b, &plan).is_none() {
+        if self.hold(b, &plan, &[]).is_none() {
             return;
         }
         let mut rated: Vec<(f64, &Person)> = b
@@ -925,10 +931,10 @@ impl<'a> Writer<'a> {
     /// the university.
     fn notices(&mut self, b: &Branch) {
         let m = self.m;
-        let count = 1 + usize::from(self.rng.random_bool(0.3));
+        let count = 1 + usize::from(self.rng.random_bool(0.2));
         let mut items = Vec::new();
         for k in 1..=count {
-            let day = workday(m.day(self.rng.random_range(1..=20)));
+            let day = working_day(&mut self.rng, m, 1, 20);
             if day > self.uni.today || day < self.uni.launch {
                 continue;
             }
@@ -945,15 +951,15 @@ impl<'a> Writer<'a> {
                 Who::org(&b.id, secretary),
                 json!({"notice_id": item.id, "title": item.title}),
             );
-            items.push((item, 0.55, 0.4));
+            items.push((item, 0.4, 0.35));
         }
         let uni = self.uni;
         let college = self.college;
         let published = college
             .notices
             .in_month(m)
-            .map(|n| (n, 0.35, 0.4))
-            .chain(uni.notices.in_month(m).map(|n| (n, 0.25, 0.35)));
+            .map(|n| (n, 0.2, 0.3))
+            .chain(uni.notices.in_month(m).map(|n| (n, 0.12, 0.25)));
         let published: Vec<(&Item, f64, f64)> = published.collect();
         let own: Vec<(&Item, f64, f64)> = items.iter().map(|(i, a, s)| (i, *a, *s)).collect();
         for (notice, base, slope) in own.into_iter().chain(published) {
@@ -1004,9 +1010,9 @@ impl<'a> Writer<'a> {
                 .collect();
             mates.shuffle(&mut self.rng);
             let comments = poisson(&mut self.rng, 1.2) as usize;
-            let likes = poisson(&mut self.rng, 3.5) as usize;
+            let likes = poisson(&mut self.rng, 2.5) as usize;
             for (k, q) in mates.iter().take(comments).enumerate() {
-                let t = posted + TimeDelta::minutes(self.rng.random_range(10..4000));
+                let t = after(&mut self.rng, posted);
                 let comment_id = format!("{post_id}-C{}", k + 1);
                 self.sink.emit(
                     EventType::CommentCreated,
@@ -1017,7 +1023,7 @@ impl<'a> Writer<'a> {
                 if self.rng.random_bool(0.3) {
                     let liker = mates[self.rng.random_range(0..mates.len())];
                     if liker.id != q.id {
-                        let t = t + TimeDelta::minutes(self.rng.random_range(5..600));
+                        let t = after(&mut self.rng, t);
                         self.sink.emit(
                             EventType::LikeGiven,
                             t,
@@ -1028,7 +1034,7 @@ impl<'a> Writer<'a> {
                 }
             }
             for q in mates.iter().rev().take(likes) {
-                let t = posted + TimeDelta::minutes(self.rng.random_range(5..3000));
+                let t = after(&mut self.rng, posted);
                 self.sink.emit(
                     EventType::LikeGiven,
                     t,
@@ -1046,7 +1052,7 @@ impl<'a> Writer<'a> {
         let mut own = None;
         let chance = if b.quirks.weak { 0.2 } else { 0.45 };
         if self.rng.random_bool(chance) {
-            let day = workday(m.day(self.rng.random_range(5..=25)));
+            let day = working_day(&mut self.rng, m, 5, 25);
             if day <= self.uni.today && day >= self.uni.launch {
                 let (title, kind) = names::pick(&mut self.rng, names::ACTIVITIES);
                 let item = Item {
@@ -1090,6 +1096,49 @@ impl<'a> Writer<'a> {
             }
         }
     }
+}
+
+/// A time a reply or a like follows `t`: within two days, at a personal time of day.
+fn after(rng: &mut StdRng, t: NaiveDateTime) -> NaiveDateTime {
+    let day = days(t.date(), rng.random_range(0..=2));
+    let later = personal(rng, day);
+    if later > t {
+        later
+    } else {
+        t + TimeDelta::minutes(rng.random_range(5..90))
+    }
+}
+
+/// The Party group of each of the branch's people in month `m`. Groups are re-formed at
+/// the start of each quarter from the members of the day, so graduations do not leave
+/// a group empty: each leader in their group, then the others dealt out evenly. Members
+/// admitted during the quarter join a group by lot.
+fn party_groups(b: &Branch, m: Month) -> Vec<usize> {
+    let start = m.plus(-m.in_quarter()).first();
+    let n = b.groups.len();
+    let mut group = vec![usize::MAX; b.people.len()];
+    let mut sizes = vec![0usize; n];
+    for (g, &leader) in b.term_at(start).leaders.iter().enumerate() {
+        if group[leader] == usize::MAX && b.people[leader].life.is_member(start) {
+            group[leader] = g;
+            sizes[g] += 1;
+        }
+    }
+    let mut members: Vec<usize> = (0..b.people.len())
+        .filter(|&i| group[i] == usize::MAX && b.people[i].life.is_member(start))
+        .collect();
+    members.sort_by_key(|&i| b.people[i].key);
+    for i in members {
+        let g = (0..n).min_by_key(|&g| sizes[g]).unwrap_or(0);
+        group[i] = g;
+        sizes[g] += 1;
+    }
+    for (i, g) in group.iter_mut().enumerate() {
+        if *g == usize::MAX {
+            *g = (b.people[i].key % n as u64) as usize;
+        }
+    }
+    group
 }
 
 /// Who was invited to a meeting that was held, and how each answered.

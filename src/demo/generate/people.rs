@@ -13,7 +13,7 @@ use ingest::catalogue::Stage;
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::calendar::{Date, day_between, days, months, workday, years, ymd};
+use super::calendar::{Date, day_between, days, months, workday, workday_from, years, ymd};
 use super::names::{self, Name};
 
 /// Far beyond any generated day: "never" for a date window.
@@ -194,7 +194,6 @@ pub(super) struct Person {
     pub(super) birth: Date,
     /// The expected graduation of a student.
     pub(super) graduation: Option<Date>,
-    pub(super) group: usize,
     /// 0.2 (disengaged) to 1.0 (exemplary).
     pub(super) engagement: f64,
     pub(super) late_payer: bool,
@@ -216,7 +215,6 @@ pub(super) struct Recruit {
     pub(super) grade: i32,
     pub(super) registered: Date,
     pub(super) male_share: f64,
-    pub(super) groups: usize,
     /// Mean engagement of the branch (a weak branch is less engaged).
     pub(super) engagement: f64,
 }
@@ -269,7 +267,6 @@ impl Person {
             phone: names::phone(rng),
             birth,
             graduation,
-            group: rng.random_range(0..r.groups.max(1)),
             engagement,
             late_payer: rng.random_bool(0.12),
             staff_dues_fen,
@@ -377,7 +374,7 @@ pub(super) fn develop(rng: &mut StdRng, p: &mut Person, prior: Option<Prior>) {
                 Track::Staff => rng.random_range(30..1200),
             };
             // The Party admits from 18: an application waits for the birthday.
-            let applied = workday(days(reg, gap).max(years(p.birth, 18)));
+            let applied = workday_from(days(reg, gap).max(years(p.birth, 18)));
             if applied < days(horizon, -60) {
                 p.push(applied, StepKind::Applied);
                 p.push(
@@ -457,7 +454,7 @@ pub(super) fn develop(rng: &mut StdRng, p: &mut Person, prior: Option<Prior>) {
                     end = months(end, extra as i32);
                 }
                 // The branch discusses the conversion as soon as probation ends.
-                let converted = workday(end);
+                let converted = workday_from(end);
                 (converted < horizon).then(|| {
                     p.push(converted, StepKind::ConvertedFull);
                     p.push(
@@ -521,9 +518,9 @@ enum Phase {
 /// The steps of a pipeline laid backwards from a chosen admission day, with the shortest
 /// gaps the rules allow: for planted people whose dates are fixed relative to today.
 pub(super) fn pipeline_to_admission(p: &mut Person, admitted: Date) {
-    let target = workday(months(admitted, -3));
+    let target = workday(months(admitted, -2));
     let activist = workday(days(months(target, -12), -10));
-    let applied = workday(months(activist, -3));
+    let applied = workday(days(months(activist, -1), -10));
     debug_assert!(
         applied > p.registered(),
         "{}: applied before registering",

@@ -108,6 +108,9 @@ pub(super) struct Branch {
     pub(super) id: String,
     pub(super) name: String,
     pub(super) kind: BranchKind,
+    /// The branch's place among those of its kind (本科生第二党支部 → 1): which majors or
+    /// departments it takes.
+    pub(super) position: usize,
     /// (id, name) of each Party group.
     pub(super) groups: Vec<(String, String)>,
     pub(super) people: Vec<Person>,
@@ -258,7 +261,7 @@ impl University {
             "",
             names::UNIVERSITY_NOTICES,
             (launch, today),
-            3,
+            2,
         );
         uni.activities = activities(
             &mut catalog_rng,
@@ -327,7 +330,6 @@ impl Builder<'_> {
             } else {
                 self.template.male_share
             },
-            groups: branch.groups.len(),
             engagement: if branch.quirks.weak { 0.5 } else { 0.72 },
         }
     }
@@ -349,7 +351,7 @@ impl Builder<'_> {
         let mut p = Person::new(&mut self.rng, r);
         let (programme, abbreviation) = match track {
             Track::Undergraduate => {
-                let majors = branch_majors(self.template, branch, self.branch_position(branch));
+                let majors = branch_majors(self.template, branch);
                 let (major, abbreviation) = names::pick(&mut self.rng, &majors);
                 p.major = major.to_string();
                 (1, abbreviation.to_string())
@@ -387,7 +389,7 @@ impl Builder<'_> {
         r.registered = registered;
         let mut p = Person::new(&mut self.rng, r);
         if branch.kind == BranchKind::Staff {
-            let position = self.branch_position(branch);
+            let position = branch.position;
             let departments: Vec<&str> = self
                 .template
                 .departments
@@ -412,18 +414,6 @@ impl Builder<'_> {
         p
     }
 
-    /// The branch's place among the branches of its kind (本科生第二党支部 → 1).
-    fn branch_position(&self, branch: &Branch) -> usize {
-        let digits: String = branch.id.rsplit('B').next().unwrap_or("1").to_string();
-        let number: usize = digits.parse().unwrap_or(1);
-        let (ug, grad, _) = self.template.branches;
-        match branch.kind {
-            BranchKind::Undergraduate => number - 1,
-            BranchKind::Graduate => number - 1 - ug,
-            BranchKind::Staff => number - 1 - ug - grad,
-        }
-    }
-
     fn staff_branches(&self) -> usize {
         self.template.branches.2.max(1)
     }
@@ -433,8 +423,8 @@ impl Builder<'_> {
 fn branch_majors(
     template: &'static CollegeTemplate,
     branch: &Branch,
-    position: usize,
 ) -> Vec<(&'static str, &'static str)> {
+    let position = branch.position;
     let n = template.branches.0.max(1);
     let mine: Vec<_> = template
         .majors
@@ -517,6 +507,7 @@ fn build_college(uni: &University, index: usize, mailboxes: &mut Mailboxes) -> C
             id,
             name,
             kind,
+            position,
             groups,
             people: Vec::new(),
             terms: Vec::new(),
@@ -637,7 +628,6 @@ fn populate(b: &mut Builder<'_>, branch: &mut Branch) {
         let id = next_staff_id(branch);
         let mut p = b.staff(branch, id, hired, launch, role);
         if branch.kind != BranchKind::Staff {
-            p.group = i % branch.groups.len();
             p.engagement = p.engagement.max(0.8);
         }
         // Most teachers are long-standing members; some young ones are not (yet).
@@ -701,7 +691,7 @@ fn populate(b: &mut Builder<'_>, branch: &mut Branch) {
     let this_month = Month::of(today);
     for p in &mut people {
         let (share, behind) = if branch.quirks.weak {
-            (0.25, 3..=8)
+            (0.4, 3..=8)
         } else {
             (0.015, 3..=5)
         };
@@ -755,16 +745,13 @@ fn elect(rng: &mut StdRng, branch: &Branch, launch: Date, today: Date) -> Vec<Te
         others.shuffle(rng);
         members.extend(others.into_iter().take(4));
     }
-    let leaders = (0..branch.groups.len())
-        .map(|g| {
-            members
-                .iter()
-                .copied()
-                .find(|&i| people[i].group == g)
-                .or_else(|| staff.iter().copied().find(|&i| people[i].group == g))
-                .unwrap_or(secretary)
-        })
-        .collect();
+    // Group leaders: committee members first, then other staff.
+    let order = members
+        .iter()
+        .chain(&staff)
+        .copied()
+        .filter(|&i| i != secretary);
+    let leaders = pick_leaders(order, branch.groups.len(), secretary);
     let mut terms = vec![Term {
         elected: launch,
         secretary,
@@ -804,15 +791,18 @@ fn elect(rng: &mut StdRng, branch: &Branch, launch: Date, today: Date) -> Vec<Te
             .filter(|&i| i != secretary)
             .take(size - 1),
     );
-    let leaders = (0..branch.groups.len())
-        .map(|g| {
-            candidates
+    let order = candidates
+        .iter()
+        .map(|&(_, i)| i)
+        .chain(
+            previous
+                .leaders
                 .iter()
-                .map(|&(_, i)| i)
-                .find(|&i| people[i].group == g)
-                .unwrap_or(previous.leaders[g])
-        })
-        .collect();
+                .copied()
+                .filter(|&i| people[i].life.is_full(renewal)),
+        )
+        .filter(|&i| i != secretary);
+    let leaders = pick_leaders(order, branch.groups.len(), secretary);
     terms.push(Term {
         elected: renewal,
         secretary,
@@ -820,6 +810,21 @@ fn elect(rng: &mut StdRng, branch: &Branch, launch: Date, today: Date) -> Vec<Te
         leaders,
     });
     terms
+}
+
+/// `n` different group leaders in order of preference (the secretary when short).
+fn pick_leaders(order: impl Iterator<Item = usize>, n: usize, fallback: usize) -> Vec<usize> {
+    let mut chosen: Vec<usize> = Vec::with_capacity(n);
+    for i in order {
+        if chosen.len() == n {
+            break;
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen.resize(n, fallback);
+    chosen
 }
 
 fn months_between(span: (Date, Date)) -> impl Iterator<Item = Month> {
