@@ -1,0 +1,443 @@
+// Browser tests of the web cockpit, in headless Chromium (Debian's /usr/bin/chromium) driven by
+// playwright-core, against a running `dangjian demo` (fixed seed and --today).
+//
+//   DANGJIAN_URL      the server, e.g. http://127.0.0.1:8080
+//   DANGJIAN_TOKENS   demo-tokens.json from the demo's data dir: [{name, role, org, token}]
+//   DANGJIAN_SCREENSHOTS  where screenshots go (default target/screenshots)
+//   CHROMIUM          the browser (default /usr/bin/chromium)
+//
+// Run with tests/web/run.sh. Each page is photographed at 1920×1080 and 1366×768.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.DANGJIAN_URL || '').replace(/\/$/, '');
+const TOKENS_FILE = process.env.DANGJIAN_TOKENS;
+const SHOTS = process.env.DANGJIAN_SCREENSHOTS || 'target/screenshots';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!BASE || !TOKENS_FILE) throw new Error('set DANGJIAN_URL and DANGJIAN_TOKENS (see tests/web/run.sh)');
+
+const TOKENS = JSON.parse(readFileSync(TOKENS_FILE, 'utf8'));
+function token(role, org) {
+  const t = TOKENS.find((x) => x.role === role && (!org || x.org === org));
+  assert.ok(t, `no demo token for ${role}${org ? ` at ${org}` : ''}`);
+  return t;
+}
+const LAPTOP = { width: 1366, height: 768 };
+const SCREEN = { width: 1920, height: 1080 };
+const TIMEOUT = 30_000;
+
+let browser;
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+// A fresh browser context; with a token the session is signed in before the page loads.
+// Console errors and uncaught exceptions are collected; `expected` filters the failed
+// requests a test provokes on purpose (Chromium logs a 403 or 400 response as a console error).
+async function open({ tok, viewport = SCREEN } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  context.setDefaultTimeout(TIMEOUT);
+  if (tok) await context.addInitScript((t) => sessionStorage.setItem('dangjian.token', t), tok.token);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()} @ ${m.location().url}`); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  const outside = [];
+  page.on('request', (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) outside.push(r.url()); });
+  return {
+    page, context, problems, outside,
+    assertClean(expected = []) {
+      const left = problems.filter((p) => !expected.some((re) => re.test(p)));
+      assert.deepEqual(left, [], 'no console errors');
+      assert.deepEqual(outside, [], 'nothing fetched from outside the server');
+    },
+    close: () => context.close(),
+  };
+}
+
+async function cockpitReady(page) {
+  await page.waitForFunction(() => document.body.dataset.view === 'cockpit' && document.body.dataset.state !== 'loading', null, { timeout: TIMEOUT });
+  return page.evaluate(() => document.body.dataset.state);
+}
+async function waitFor(page, view, state = 'ready') {
+  await page.waitForFunction(([v, s]) => document.body.dataset.view === v && document.body.dataset.state === s, [view, state], { timeout: TIMEOUT });
+}
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${page.viewportSize().width}x${page.viewportSize().height}.png`) });
+}
+// The figures on screen: KPI values and the first chart's data of every panel.
+async function figures(page) {
+  return page.evaluate(() => {
+    const kpis = [...document.querySelectorAll('.kpi .kpi-value')].map((e) => e.textContent);
+    const charts = [...document.querySelectorAll('.panel .panel-body')].map((el) => {
+      const c = window.echarts && window.echarts.getInstanceByDom(el);
+      if (!c) return el.textContent.slice(0, 200);
+      return JSON.stringify((c.getOption().series || []).map((s) => (s.data || []).map((d) => (d && typeof d === 'object' && 'value' in d ? d.value : d))));
+    });
+    return { kpis, charts };
+  });
+}
+async function breadcrumb(page) {
+  return page.$$eval('#breadcrumb .crumb', (els) => els.map((e) => ({ org: e.dataset.org, text: e.textContent, link: e.tagName === 'A' })));
+}
+
+test('sign-in with a token, and a wrong token is refused', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.goto(`${BASE}/`);
+  await waitFor(page, 'signin');
+  assert.match(page.url(), /#\/signin/);
+  await shot(page, 'signin');
+  await page.fill('#token', 'not-a-token');
+  await page.click('#signin-btn');
+  await page.waitForFunction(() => document.getElementById('signin-error').textContent.length > 0);
+  assert.match(await page.textContent('#signin-error'), /令牌无效/);
+
+  const leader = token('leader', 'U');
+  await page.fill('#token', leader.token);
+  await page.click('#signin-btn');
+  assert.equal(await cockpitReady(page), 'ready');
+  assert.match(await page.textContent('#who-name'), new RegExp(leader.name));
+  assert.equal(await page.isVisible('nav a[data-route="sql"]'), true, 'a leader sees the SQL console');
+  // The token lives in the session, and is sent as a bearer header.
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('dangjian.token')), leader.token);
+  // Signing out forgets it.
+  await page.click('#signout');
+  await waitFor(page, 'signin');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('dangjian.token')), null);
+  s.assertClean([/status of 401/]);
+  await s.close();
+});
+
+test('every cockpit panel renders with data, fast and small, with no console errors', async () => {
+  for (const viewport of [SCREEN, LAPTOP]) {
+    const s = await open({ tok: token('leader', 'U'), viewport });
+    const { page } = s;
+    await page.goto(`${BASE}/#/cockpit`);
+    assert.equal(await cockpitReady(page), 'ready');
+    // Title with the org name and the data's freshness.
+    assert.equal(await page.textContent('#app-title'), '党建驾驶舱');
+    assert.ok((await page.textContent('#org-name')).length > 0, 'org name shown');
+    assert.match(await page.textContent('#freshness'), /数据更新于|实时/);
+    // The URL names the org and period shown.
+    assert.match(page.url(), /#\/cockpit\?org=[^&]+&from=\d{4}-\d{2}&to=\d{4}-\d{2}/);
+
+    const panels = await page.$$eval('[data-panel]', (els) => els.map((e) => ({
+      id: e.dataset.panel, chart: e.dataset.chart, state: e.dataset.state,
+      canvas: !!e.querySelector('canvas'), text: e.textContent.slice(0, 160),
+    })));
+    const failed = panels.filter((p) => p.state !== 'ready');
+    assert.deepEqual(failed, [], 'every panel has data and no error');
+    const kinds = new Set(panels.map((p) => p.chart));
+    for (const k of ['kpi', 'funnel', 'heatmap', 'stat']) assert.ok(kinds.has(k), `a ${k} panel (have ${[...kinds]})`);
+    for (const p of panels.filter((x) => ['bar', 'line', 'funnel', 'pie', 'heatmap'].includes(x.chart))) {
+      assert.ok(p.canvas, `panel ${p.id} is drawn`);
+    }
+    // The statistical tests show their verdict; ANOVA and chi-square are both there.
+    const verdicts = await page.$$eval('.stat .verdict', (els) => els.map((e) => e.textContent));
+    assert.ok(verdicts.length >= 2, `stat verdicts: ${verdicts}`);
+    const statText = await page.$$eval('.chart-stat', (els) => els.map((e) => e.textContent).join(' '));
+    assert.match(statText, /χ²/);
+    assert.match(statText, /Cramér's V/);
+    assert.match(statText, /F/);
+    // Key figures are numbers with their change.
+    const kpis = await page.$$eval('.kpi', (els) => els.map((e) => [e.querySelector('.kpi-value')?.textContent, e.querySelector('.kpi-delta')?.textContent]));
+    assert.ok(kpis.length >= 3, 'a strip of key figures');
+    for (const [v, d] of kpis) { assert.match(v, /\d/); assert.ok(d); }
+    await shot(page, 'cockpit-university');
+
+    if (viewport === SCREEN) {
+      // First meaningful render and bytes, cold cache, over loopback.
+      const m = await page.evaluate(() => {
+        const nav = performance.getEntriesByType('navigation')[0];
+        const res = performance.getEntriesByType('resource');
+        const sum = (xs, k) => xs.reduce((a, x) => a + (x[k] || 0), 0);
+        const isJson = (r) => r.name.includes('/api/');
+        return {
+          readyMs: window.__dj.readyAt,
+          renderMs: window.__dj.renderMs,
+          domContentLoadedMs: nav.domContentLoadedEventEnd,
+          transfer: nav.transferSize + sum(res, 'transferSize'),
+          decoded: nav.decodedBodySize + sum(res, 'decodedBodySize'),
+          jsonTransfer: sum(res.filter(isJson), 'transferSize'),
+          jsonDecoded: sum(res.filter(isJson), 'decodedBodySize'),
+          assetTransfer: nav.transferSize + sum(res.filter((r) => !isJson(r)), 'transferSize'),
+          requests: res.length + 1,
+          panels: window.__dj.panels,
+        };
+      });
+      const line = `cockpit first render ${m.readyMs.toFixed(0)} ms (DOMContentLoaded ${m.domContentLoadedMs.toFixed(0)} ms), ${m.requests} requests, `
+        + `${(m.transfer / 1024).toFixed(0)} KiB transferred (assets ${(m.assetTransfer / 1024).toFixed(0)} KiB, JSON ${(m.jsonTransfer / 1024).toFixed(0)} KiB; `
+        + `${(m.decoded / 1024).toFixed(0)} KiB decoded), ${m.panels} panels`;
+      console.log(line);
+      writeFileSync(path.join(SHOTS, 'cockpit-measure.json'), JSON.stringify(m, null, 2));
+      assert.ok(m.transfer < 1.5 * 1024 * 1024, `under 1.5 MB transferred: ${line}`);
+      assert.ok(m.readyMs < Number(process.env.DANGJIAN_RENDER_BUDGET_MS || 1500), `first render within budget: ${line}`);
+    }
+    s.assertClean();
+    await s.close();
+  }
+});
+
+test('drill-down college → branch changes the figures and the breadcrumb, and back up', async () => {
+  const s = await open({ tok: token('leader', 'U') });
+  const { page } = s;
+  await page.goto(`${BASE}/#/cockpit`);
+  assert.equal(await cockpitReady(page), 'ready');
+  const top = await figures(page);
+  const crumbsTop = await breadcrumb(page);
+  assert.equal(crumbsTop.length, 1);
+
+  // University → its first college.
+  const college = await page.$eval('#children .chip', (e) => e.dataset.org);
+  await page.click(`#children .chip[data-org="${college}"]`);
+  await page.waitForFunction((c) => document.body.dataset.state === 'ready' && new URLSearchParams(location.hash.split('?')[1]).get('org') === c
+    && document.querySelector('#breadcrumb .crumb.current')?.dataset.org === c, college);
+  const atCollege = await figures(page);
+  const crumbsCollege = await breadcrumb(page);
+  assert.deepEqual(crumbsCollege.map((c) => c.org), [crumbsTop[0].org, college]);
+  assert.notDeepEqual(atCollege, top, 'the college shows other figures than the university');
+  await shot(page, 'cockpit-college');
+
+  // College → a branch: click it in a chart when the chart offers one, else its chip.
+  const branch = await page.$eval('#children .chip', (e) => e.dataset.org);
+  await page.click(`#children .chip[data-org="${branch}"]`);
+  await page.waitForFunction((b) => document.body.dataset.state === 'ready'
+    && document.querySelector('#breadcrumb .crumb.current')?.dataset.org === b, branch);
+  const atBranch = await figures(page);
+  assert.deepEqual((await breadcrumb(page)).map((c) => c.org), [crumbsTop[0].org, college, branch]);
+  assert.notDeepEqual(atBranch, atCollege, 'the branch shows other figures than its college');
+  const branchPanels = await page.$$eval('[data-panel]', (els) => els.map((e) => e.dataset.state));
+  assert.ok(branchPanels.every((st) => st !== 'error'), `no failed panel at the branch: ${branchPanels}`);
+  await shot(page, 'cockpit-branch');
+
+  // The breadcrumb leads back to the college.
+  await page.click(`#breadcrumb a.crumb[data-org="${college}"]`);
+  await page.waitForFunction((c) => document.body.dataset.state === 'ready'
+    && document.querySelector('#breadcrumb .crumb.current')?.dataset.org === c, college);
+  assert.deepEqual(await figures(page), atCollege, 'back at the college, the same figures');
+  s.assertClean();
+  await s.close();
+});
+
+test('the period picker changes the figures and the URL', async () => {
+  const s = await open({ tok: token('leader', 'U') });
+  const { page } = s;
+  await page.goto(`${BASE}/#/cockpit`);
+  assert.equal(await cockpitReady(page), 'ready');
+  const before = await figures(page);
+  const periodBefore = await page.textContent('#period-text');
+  const to = new URLSearchParams(page.url().split('?')[1]).get('to');
+  const year = Number(to.slice(0, 4)) - 1;
+  await page.selectOption('#period-mode', 'year');
+  await page.fill('#period-year', String(year));
+  await page.click('#period-apply');
+  await page.waitForFunction((y) => document.body.dataset.state === 'ready' && location.hash.includes(`from=${y}-01&to=${y}-12`), year);
+  assert.equal(await page.textContent('#period-text'), `${year}年`);
+  assert.notEqual(await page.textContent('#period-text'), periodBefore);
+  const after = await figures(page);
+  assert.notDeepEqual(after, before, 'another period, other figures');
+
+  // A quarter, and the bookmark reproduces the screen.
+  await page.selectOption('#period-mode', 'quarter');
+  await page.fill('#period-qyear', String(year));
+  await page.selectOption('#period-quarter', '2');
+  await page.click('#period-apply');
+  await page.waitForFunction((y) => document.body.dataset.state === 'ready' && location.hash.includes(`from=${y}-04&to=${y}-06`), year);
+  const quarter = await figures(page);
+  const bookmark = page.url();
+  await shot(page, 'cockpit-quarter');
+  const s2 = await open({ tok: token('leader', 'U') });
+  await s2.page.goto(bookmark);
+  assert.equal(await cockpitReady(s2.page), 'ready');
+  assert.equal(await s2.page.textContent('#period-text'), `${year}年第2季度`);
+  assert.deepEqual(await figures(s2.page), quarter, 'the bookmarked URL shows the same screen');
+  s.assertClean();
+  s2.assertClean();
+  await s2.close();
+  await s.close();
+});
+
+test('auto-refresh reloads the figures at its interval, and the choice is kept in the URL', async () => {
+  const s = await open({ tok: token('leader', 'U') });
+  const { page } = s;
+  const loads = [];
+  page.on('request', (r) => { if (/\/api\/v1\/dashboards\/[^?]+\?/.test(r.url())) loads.push(Date.now()); });
+  // The picker offers 30 s and more; the URL takes any number of seconds.
+  await page.goto(`${BASE}/#/cockpit?refresh=2`);
+  assert.equal(await cockpitReady(page), 'ready');
+  const first = loads.length;
+  await page.waitForTimeout(5000);
+  assert.ok(loads.length > first, `reloaded while open: ${loads.length} loads`);
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
+  await page.selectOption('#refresh', '60');
+  assert.match(page.url(), /refresh=60/);
+  s.assertClean();
+  await s.close();
+});
+
+test('a college leader cannot reach another college, in the UI or the API', async () => {
+  const leader = token('leader', TOKENS.find((t) => t.role === 'leader' && t.org !== 'U')?.org);
+  const s = await open({ tok: leader });
+  const { page } = s;
+  await page.goto(`${BASE}/`);
+  assert.equal(await cockpitReady(page), 'ready');
+  const crumbs = await breadcrumb(page);
+  assert.equal(crumbs.at(-1).org, leader.org, 'the cockpit opens at the leader\'s college');
+  assert.ok(crumbs.slice(0, -1).every((c) => !c.link), 'orgs above the scope cannot be opened');
+  const children = await page.$$eval('#children .chip', (els) => els.map((e) => e.dataset.org));
+  assert.ok(children.length > 0 && children.every((c) => c.startsWith(leader.org)), `only own branches: ${children}`);
+
+  // Another college, asked for in the URL.
+  const university = crumbs[0].org;
+  const admin = token('admin');
+  const all = await (await fetch(`${BASE}/api/v1/dashboards/university?org=${university}`, { headers: { Authorization: `Bearer ${admin.token}` } })).json();
+  const other = all.org.children.map((c) => c.org_id).find((id) => id !== leader.org);
+  assert.ok(other, 'there is another college');
+  await page.goto(`${BASE}/#/cockpit?org=${other}`);
+  assert.equal(await cockpitReady(page), 'forbidden');
+  assert.equal(await page.$$eval('[data-panel]', (els) => els.length), 0, 'no figures of the other college');
+  assert.match(await page.textContent('#panels'), /无权访问/);
+  await shot(page, 'cockpit-forbidden');
+  // Nor the university as a whole.
+  await page.goto(`${BASE}/#/cockpit?org=${university}`);
+  assert.equal(await cockpitReady(page), 'forbidden');
+
+  // The API refuses the same, whatever the page does.
+  const auth = { headers: { Authorization: `Bearer ${leader.token}` } };
+  for (const url of [`/api/v1/dashboards/college?org=${other}`, `/api/v1/dashboards/university?org=${university}`, `/api/v1/warnings?org=${other}`]) {
+    const res = await fetch(`${BASE}${url}`, auth);
+    assert.equal(res.status, 403, url);
+    assert.equal((await res.json()).error, 'forbidden', url);
+  }
+  const mine = await fetch(`${BASE}/api/v1/dashboards/college?org=${leader.org}`, auth);
+  assert.equal(mine.status, 200);
+  // A college leader's warnings are all in the college.
+  const ws = await (await fetch(`${BASE}/api/v1/warnings?status=all`, auth)).json();
+  assert.ok(ws.warnings.every((w) => w.org_id === leader.org || w.org_id.startsWith(`${leader.org}-`)), 'warnings only of the own college');
+  s.assertClean([/status of 403/]);
+  await s.close();
+});
+
+test('a secretary acknowledges a warning and it leaves the open list', async () => {
+  const sec = token('secretary');
+  for (const viewport of [SCREEN, LAPTOP]) {
+    const s = await open({ tok: sec, viewport });
+    const { page } = s;
+    await page.goto(`${BASE}/`);
+    await waitFor(page, 'warnings');
+    assert.equal(await page.isVisible('nav a[data-route="sql"]'), false, 'no SQL console for a secretary');
+    const rows = await page.$$eval('#warning-list tr.w-row', (els) => els.map((e) => ({ id: e.dataset.id, status: e.dataset.status })));
+    assert.ok(rows.length > 0, 'the demo has open warnings for the secretary');
+    assert.ok(rows.every((r) => r.status === 'open'));
+    await shot(page, 'warnings');
+    if (viewport === LAPTOP) { await s.close(); break; }
+
+    const id = rows[0].id;
+    await page.click(`#warning-list tr.w-row[data-id="${id}"]`);
+    await page.waitForSelector('#ack-btn');
+    await shot(page, 'warning-detail');
+    await page.fill('#ack-note', '已与本人谈话，本周补缴。');
+    await page.click('#ack-btn');
+    await page.waitForFunction((wid) => document.body.dataset.state === 'ready' && !location.hash.includes(wid)
+      && !document.querySelector(`#warning-list tr.w-row[data-id="${wid}"]`), id);
+    const left = await page.$$eval('#warning-list tr.w-row', (els) => els.map((e) => e.dataset.id));
+    assert.ok(!left.includes(id), 'the acknowledged warning left the open list');
+    assert.equal(left.length, rows.length - 1);
+
+    // It is listed as acknowledged, with the note and who did it.
+    await page.selectOption('#w-status', 'acknowledged');
+    await page.waitForFunction((wid) => document.body.dataset.state === 'ready' && !!document.querySelector(`#warning-list tr.w-row[data-id="${wid}"]`), id);
+    await page.click(`#warning-list tr.w-row[data-id="${id}"]`);
+    const detail = await page.textContent('#warning-detail');
+    assert.match(detail, /已与本人谈话/);
+    assert.match(detail, new RegExp(sec.name));
+    assert.equal(await page.$('#ack-btn'), null, 'no second acknowledgement');
+    // A second acknowledgement through the API is a conflict.
+    const again = await fetch(`${BASE}/api/v1/warnings/${encodeURIComponent(id)}/ack`, {
+      method: 'POST', headers: { Authorization: `Bearer ${sec.token}`, 'Content-Type': 'application/json' }, body: '{}',
+    });
+    assert.equal(again.status, 409);
+    assert.equal((await again.json()).error, 'already_acknowledged');
+    s.assertClean();
+    await s.close();
+  }
+});
+
+test('the SQL console runs a saved query, pages the result and downloads CSV', async () => {
+  for (const viewport of [SCREEN, LAPTOP]) {
+    const s = await open({ tok: token('analyst'), viewport });
+    const { page } = s;
+    await page.goto(`${BASE}/#/sql`);
+    await waitFor(page, 'sql');
+    await page.waitForSelector('#saved-queries button.saved');
+    const names = await page.$$eval('#saved-queries button.saved', (els) => els.map((e) => e.dataset.name));
+    assert.ok(names.includes('people'), `saved queries from queries/: ${names.slice(0, 8)}`);
+    await page.click('#saved-queries button.saved[data-name="people"]');
+    assert.match(await page.inputValue('#sql-editor'), /FROM people/);
+    await page.click('#sql-run');
+    await waitFor(page, 'sql', 'ready');
+    await page.waitForSelector('#sql-result table tbody tr');
+    assert.match(await page.textContent('#sql-status'), /\d+ 行/);
+    const rowsShown = await page.$$eval('#sql-result tbody tr', (els) => els.length);
+    assert.equal(rowsShown, 50, 'a page holds 50 rows');
+    const first = await page.textContent('#sql-result tbody tr');
+    await page.click('#sql-next');
+    assert.match(await page.textContent('#sql-page'), /第 2 \//);
+    assert.notEqual(await page.textContent('#sql-result tbody tr'), first, 'the next page shows other rows');
+    await shot(page, 'sql');
+
+    if (viewport === SCREEN) {
+      await page.fill('#sql-editor', 'SELECT stage, count(*) AS people FROM people GROUP BY stage ORDER BY stage');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#sql-csv')]);
+      assert.match(download.suggestedFilename(), /\.csv$/);
+      const file = path.join(SHOTS, 'download.csv');
+      await download.saveAs(file);
+      const csv = readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(csv[0], 'stage,people');
+      assert.ok(csv.length >= 3, `CSV rows: ${csv.length}`);
+    }
+    s.assertClean();
+    await s.close();
+  }
+});
+
+test('a bad query shows the server\'s error', async () => {
+  const s = await open({ tok: token('analyst') });
+  const { page } = s;
+  await page.goto(`${BASE}/#/sql`);
+  await waitFor(page, 'sql');
+  await page.fill('#sql-editor', 'SELECT no_such_column FROM no_such_table');
+  await page.click('#sql-run');
+  await waitFor(page, 'sql', 'error');
+  const key = await page.textContent('#sql-error .error-key');
+  const message = await page.textContent('#sql-error .error-message');
+  const res = await fetch(`${BASE}/api/v1/sql`, { method: 'POST', headers: { Authorization: `Bearer ${token('analyst').token}` }, body: 'SELECT no_such_column FROM no_such_table' });
+  const server = await res.json();
+  assert.equal(res.status, 400);
+  assert.equal(key, server.error);
+  assert.equal(message, server.message, 'the message is the server\'s');
+  assert.equal(await page.$$eval('#sql-result tr', (e) => e.length), 0);
+  // A write is refused with its own key.
+  await page.fill('#sql-editor', 'DROP TABLE events');
+  await page.click('#sql-run');
+  await page.waitForFunction((m) => document.body.dataset.state === 'error'
+    && document.querySelector('#sql-error .error-message')?.textContent !== m, message);
+  assert.ok((await page.textContent('#sql-error .error-key')).length > 0);
+  await shot(page, 'sql-error');
+  s.assertClean([/status of 400/]);
+  await s.close();
+});
