@@ -50,6 +50,8 @@ pub enum Permission {
     Ingest,
     /// Run analyst SQL (`POST /api/v1/sql`).
     Sql,
+    /// Read the cockpit's dashboards and the warnings (within the caller's scope).
+    View,
 }
 
 impl Permission {
@@ -57,6 +59,7 @@ impl Permission {
         match self {
             Permission::Ingest => "ingest events",
             Permission::Sql => "run SQL",
+            Permission::View => "view dashboards and warnings",
         }
     }
 }
@@ -66,6 +69,7 @@ impl Role {
         match permission {
             Permission::Ingest => matches!(self, Role::Admin | Role::Producer | Role::Secretary),
             Permission::Sql => matches!(self, Role::Admin | Role::Leader | Role::Analyst),
+            Permission::View => !matches!(self, Role::Producer),
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct Config {
     pub ingest: IngestSettings,
     pub sql: SqlSettings,
     pub log: LogSettings,
+    pub scheduler: SchedulerSettings,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
 }
@@ -40,6 +41,26 @@ pub struct QueriesConfig {
     /// A `queries/` directory read at start-up instead of the SQL built into the binary
     /// (empty = built in). Lets analysts add views and models without a rebuild.
     pub dir: String,
+    /// Values for the `${name}` parameters of the query files (thresholds, weights),
+    /// overriding each file's `-- param.<name>:` default, e.g.
+    /// `[queries.params]` `weight_dues = 0.3`, `dues_warning_months = 2`.
+    pub params: std::collections::BTreeMap<String, toml::Value>,
+}
+
+impl QueriesConfig {
+    /// The parameters as the SQL text that replaces `${name}`.
+    pub fn param_text(&self) -> std::collections::BTreeMap<String, String> {
+        self.params
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +82,21 @@ pub struct SqlSettings {
     pub row_limit: usize,
     pub timeout_secs: u64,
     pub memory_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerSettings {
+    /// Whether `serve` refreshes the models (and runs the warning rules) on their cron
+    /// schedules, catching up missed runs at start-up. Off, they run only by hand
+    /// (`dangjian refresh`).
+    pub enabled: bool,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +129,7 @@ impl Default for Config {
             ingest: IngestSettings::default(),
             sql: SqlSettings::default(),
             log: LogSettings::default(),
+            scheduler: SchedulerSettings::default(),
             tokens: Vec::new(),
         }
     }
@@ -206,7 +243,7 @@ impl Config {
                 origin: format!("--set {set}"),
                 message: "expected key=value".into(),
             })?;
-            if !keys.iter().any(|k| k == key.trim()) {
+            if !keys.iter().any(|k| k == key.trim()) && !key.trim().starts_with("queries.params.") {
                 return Err(ConfigError::Override {
                     origin: format!("--set {set}"),
                     message: format!("unknown key `{}`; known: {}", key.trim(), keys.join(", ")),

@@ -81,7 +81,8 @@ pub async fn open_warehouse(
         QueryCatalog::embedded()?
     } else {
         QueryCatalog::from_dir(Path::new(&config.queries.dir))?
-    };
+    }
+    .with_params(config.queries.param_text());
     Ok(Warehouse::open(root, catalog).await?)
 }
 
@@ -110,12 +111,17 @@ impl App {
         ingest: Arc<Ingestor>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let tokens = TokenStore::from_config(&config.tokens)?;
+        let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
+        let specs = dashboards::spec::Specs::embedded(warehouse.catalog())?;
+        let cockpit = Arc::new(dashboards::Cockpit::new(specs, runner.clone()));
         Ok(Self {
             state: AppState {
                 config: Arc::new(config),
                 warehouse,
                 ingest,
                 tokens: Arc::new(tokens),
+                runner,
+                cockpit,
                 ready: Arc::new(AtomicBool::new(true)),
             },
         })
@@ -163,15 +169,19 @@ impl App {
         let ready = state.ready.clone();
         let router = http::router(state.clone());
         // The scheduler refreshes the cockpit models; it stops with the server.
-        let runner = Arc::new(dashboards::ModelRunner::new(state.warehouse.clone()));
-        let scheduler = Arc::new(dashboards::Scheduler::new(
-            runner,
-            Arc::new(dashboards::SystemClock),
-        )?);
         let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
-        let scheduler = tokio::spawn(scheduler.run(async move {
-            scheduler_stopped.await.ok();
-        }));
+        let scheduler = if state.config.scheduler.enabled {
+            let scheduler = Arc::new(dashboards::Scheduler::new(
+                state.runner.clone(),
+                Arc::new(dashboards::SystemClock),
+            )?);
+            Some(tokio::spawn(scheduler.run(async move {
+                scheduler_stopped.await.ok();
+            })))
+        } else {
+            tracing::info!("scheduler disabled: models refresh only by `dangjian refresh`");
+            None
+        };
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -180,7 +190,9 @@ impl App {
             })
             .await?;
         stop_scheduler.send(()).ok();
-        scheduler.await.ok();
+        if let Some(scheduler) = scheduler {
+            scheduler.await.ok();
+        }
         state.ingest.shutdown().await;
         tracing::info!(version = ?state.warehouse.events_version(), "stopped cleanly");
         Ok(())

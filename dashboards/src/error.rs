@@ -1,4 +1,4 @@
-//! Errors of model refresh and scheduling.
+//! Errors of model refresh, scheduling and dashboards.
 
 use warehouse::Fault;
 
@@ -25,6 +25,18 @@ pub enum Error {
         source: warehouse::datafusion::error::DataFusionError,
     },
 
+    #[error("dashboard spec {file}: {reason}")]
+    Spec { file: String, reason: String },
+
+    #[error("dashboard `{id}` does not exist; known dashboards: {known}")]
+    UnknownDashboard { id: String, known: String },
+
+    #[error("{field}: {reason}")]
+    InvalidParameter { field: &'static str, reason: String },
+
+    #[error(transparent)]
+    Warehouse(#[from] warehouse::Error),
+
     #[error("table `{table}`: {source}")]
     Table {
         table: String,
@@ -36,8 +48,11 @@ pub enum Error {
 impl Error {
     pub fn fault(&self) -> Fault {
         match self {
-            Error::Schedule { .. } | Error::Query { .. } => Fault::Internal,
-            Error::UnknownModel { .. } => Fault::Caller,
+            Error::Schedule { .. } | Error::Query { .. } | Error::Spec { .. } => Fault::Internal,
+            Error::UnknownModel { .. }
+            | Error::UnknownDashboard { .. }
+            | Error::InvalidParameter { .. } => Fault::Caller,
+            Error::Warehouse(e) => e.fault(),
             Error::Table { .. } => Fault::External,
         }
     }

@@ -11,6 +11,10 @@
 //! - [`materialise`]: [`ModelRunner`] — one refresh of one model: run its SQL, replace its
 //!   table in one Delta commit (readers see the old or the new result, never half), and
 //!   append the run to the history.
+//! - [`spec`]: the dashboard specs, `dashboards/*.toml` (panels → models, chart kinds).
+//! - [`render`]: [`Cockpit`] — a spec for an org and a period → every panel's JSON, from
+//!   the materialised tables, or live over the events recorded up to `as_of`.
+//! - [`web`]: the web cockpit's assets (`dashboards/web/`), embedded in the binary.
 //! - [`scheduler`]: [`Scheduler`] — runs each model when its schedule falls due, never the
 //!   same model twice at once, a failing model isolated from the others, and on start-up
 //!   catches up every model that missed its last scheduled time.
@@ -25,9 +29,13 @@
 pub mod clock;
 pub mod error;
 pub mod materialise;
+pub mod render;
 pub mod scheduler;
+pub mod spec;
+pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
-pub use materialise::{ModelRunner, RunRecord, RunStatus};
+pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};
+pub use render::{Cockpit, Period};
 pub use scheduler::{ModelSchedule, Scheduler};

@@ -5,6 +5,7 @@
 //! never a mix. The run is then appended to `runs/history/`. A failing model produces a
 //! failed run record, never an error that would stop the caller.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use warehouse::arrow::array::{
     Array, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use warehouse::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use warehouse::datafusion::catalog::TableProvider;
 use warehouse::datafusion::prelude::SessionContext;
 use warehouse::deltalake::DeltaTable;
 use warehouse::deltalake::operations::write::SchemaMode;
@@ -53,6 +55,19 @@ pub struct ModelRunner {
     warehouse: Arc<Warehouse>,
     /// Appends to the history are serialised: one writer per table.
     history: Mutex<()>,
+    /// The newest materialised version of each model, as a table provider, so the
+    /// dashboards read it without re-listing the store per request.
+    tables: std::sync::RwLock<HashMap<String, ModelTable>>,
+}
+
+/// A materialised model as readers see it now.
+#[derive(Clone)]
+pub struct ModelTable {
+    pub provider: Arc<dyn TableProvider>,
+    /// The Delta version of the model's table that `provider` reads.
+    pub version: Option<u64>,
+    /// When the run that wrote it finished (the data's freshness).
+    pub refreshed_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for ModelRunner {
@@ -66,6 +81,7 @@ impl ModelRunner {
         Self {
             warehouse,
             history: Mutex::new(()),
+            tables: Default::default(),
         }
     }
 
@@ -89,14 +105,27 @@ impl ModelRunner {
         let outcome = self.materialise(model).await;
         let finished = clock.now().max(started);
         let record = match outcome {
-            Ok(rows) => RunRecord {
-                model: model.to_string(),
-                started,
-                finished,
-                rows,
-                status: RunStatus::Succeeded,
-                error: None,
-            },
+            Ok((rows, provider, version)) => {
+                self.tables
+                    .write()
+                    .expect("model cache lock poisoned")
+                    .insert(
+                        model.to_string(),
+                        ModelTable {
+                            provider,
+                            version,
+                            refreshed_at: Some(finished),
+                        },
+                    );
+                RunRecord {
+                    model: model.to_string(),
+                    started,
+                    finished,
+                    rows,
+                    status: RunStatus::Succeeded,
+                    error: None,
+                }
+            }
             Err(e) => {
                 tracing::warn!(model, error = %e, "model refresh failed");
                 RunRecord {
@@ -115,8 +144,12 @@ impl ModelRunner {
         record
     }
 
-    /// Runs the model's query and replaces its table; returns the number of rows.
-    pub async fn materialise(&self, model: &str) -> Result<u64> {
+    /// Runs the model's query and replaces its table; returns the number of rows and
+    /// the new version (as a table provider, and its number).
+    pub async fn materialise(
+        &self,
+        model: &str,
+    ) -> Result<(u64, Arc<dyn TableProvider>, Option<u64>)> {
         let query_error = |source| Error::Query {
             model: model.to_string(),
             source,
@@ -134,7 +167,7 @@ impl ModelRunner {
         }
         let url = self.warehouse.root().model_table(model);
         let table = self.open(&url, &format!("models/{model}")).await?;
-        table
+        let table = table
             .write(batches)
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite)
@@ -143,7 +176,54 @@ impl ModelRunner {
                 table: format!("models/{model}"),
                 source,
             })?;
-        Ok(rows)
+        let provider = table.table_provider().await.map_err(query_error)?;
+        Ok((rows, provider, table.version()))
+    }
+
+    /// The materialised table of `model`, or `None` if it was never refreshed. The
+    /// first call after start-up opens it from storage (and takes its freshness from
+    /// the run history); later ones are answered from memory.
+    pub async fn model_table(&self, model: &str) -> Result<Option<ModelTable>> {
+        if let Some(t) = self
+            .tables
+            .read()
+            .expect("model cache lock poisoned")
+            .get(model)
+        {
+            return Ok(Some(t.clone()));
+        }
+        let name = format!("models/{model}");
+        let table = self
+            .open(&self.warehouse.root().model_table(model), &name)
+            .await?;
+        if table.version().is_none() {
+            return Ok(None);
+        }
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|source| Error::Query {
+                model: name.clone(),
+                source,
+            })?;
+        let refreshed_at = self
+            .history()
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.model == model && r.status == RunStatus::Succeeded)
+            .map(|r| r.finished);
+        let entry = ModelTable {
+            provider,
+            version: table.version(),
+            refreshed_at,
+        };
+        self.tables
+            .write()
+            .expect("model cache lock poisoned")
+            .entry(model.to_string())
+            .or_insert_with(|| entry.clone());
+        Ok(Some(entry))
     }
 
     /// Appends a run to `runs/history/`.

@@ -730,8 +730,13 @@ fn deserialize<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Invali
             .iter()
             .find_map(|prefix| message.strip_prefix(prefix))
             .and_then(|rest| rest.split('`').next());
+        // Depending on where serde noticed the problem, the path already ends with the
+        // field (`x`) or stops at its parent (`.`).
         let field = match (named, path.as_str()) {
             (Some(name), "." | "") => name.to_string(),
+            (Some(name), path) if path == name || path.ends_with(&format!(".{name}")) => {
+                path.to_string()
+            }
             (Some(name), parent) => format!("{parent}.{name}"),
             (None, path) => path.to_string(),
         };

@@ -383,7 +383,11 @@ mod tests {
             "payload.period"
         );
         assert_eq!(field(json!({"colour": 1})).field, "colour");
-        assert_eq!(field(json!({})).index, 3);
+        assert_eq!(
+            field(json!({"org_id": ""})).index,
+            3,
+            "errors carry the event's index"
+        );
     }
 
     #[test]

@@ -36,6 +36,6 @@ pub mod error;
 pub mod writer;
 
 pub use catalogue::{EventType, Payload};
-pub use envelope::{ValidEvent, Validator};
+pub use envelope::{ValidEvent, Validator, china_time};
 pub use error::{FieldError, IngestError, Result};
 pub use writer::{IngestConfig, Ingestor, Receipt, first_outside_scope};

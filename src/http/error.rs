@@ -130,6 +130,25 @@ impl From<warehouse::Error> for ApiError {
     }
 }
 
+impl From<dashboards::Error> for ApiError {
+    fn from(e: dashboards::Error) -> Self {
+        match e {
+            dashboards::Error::Warehouse(w) => w.into(),
+            dashboards::Error::UnknownDashboard { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_dashboard", e.to_string())
+            }
+            dashboards::Error::UnknownModel { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_model", e.to_string())
+            }
+            dashboards::Error::InvalidParameter { field, .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string())
+                    .with_field(field)
+            }
+            ref other => Self::opaque(other.fault(), "internal", other),
+        }
+    }
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

@@ -8,12 +8,19 @@
 //! | `GET /api/v1/event-types` | any token | the event catalogue |
 //! | `POST /api/v1/sql` | admin, leader, analyst | read-only SQL; JSON, CSV or Arrow |
 //! | `GET /api/v1/whoami` | any token | the caller's name, role and scope |
+//! | `GET /api/v1/dashboards` | all but producer | the dashboard specs |
+//! | `GET /api/v1/dashboards/{id}` | all but producer | every panel's data for an org in scope |
+//! | `GET /api/v1/queries` | admin, leader, analyst | the SQL files of `queries/` |
+//! | `GET /`, `GET /assets/{*path}` | anyone | the web cockpit (it signs in with a token) |
 
 mod auth;
+mod dashboards;
 mod error;
 mod events;
 mod health;
+mod queries;
 mod sql;
+mod web;
 
 pub use sql::rows_json;
 
@@ -26,6 +33,7 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use ingest::Ingestor;
 use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -43,6 +51,10 @@ pub struct AppState {
     pub warehouse: Arc<Warehouse>,
     pub ingest: Arc<Ingestor>,
     pub tokens: Arc<TokenStore>,
+    /// Materialises the models; the scheduler and the dashboards share it.
+    pub runner: Arc<::dashboards::ModelRunner>,
+    /// The dashboard specs and their rendering.
+    pub cockpit: Arc<::dashboards::Cockpit>,
     /// False once shutdown began: `/readyz` turns 503 so balancers stop sending.
     pub ready: Arc<AtomicBool>,
 }
@@ -56,11 +68,16 @@ pub fn router(state: AppState) -> Router {
         .route("/event-types", get(events::catalogue))
         .route("/sql", post(sql::run))
         .route("/whoami", get(auth::whoami))
+        .route("/dashboards", get(dashboards::list))
+        .route("/dashboards/{id}", get(dashboards::show))
+        .route("/queries", get(queries::list))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new().gzip(true));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/", get(web::index))
+        .route("/assets/{*path}", get(web::asset))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .with_state(state)
@@ -77,6 +94,7 @@ pub fn router(state: AppState) -> Router {
                         tracing::info_span!("request", id, method = %request.method(), uri = %request.uri())
                     }),
                 )
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CompressionLayer::new().gzip(true)),
         )
 }

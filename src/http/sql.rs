@@ -14,7 +14,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use warehouse::QueryResult;
 use warehouse::arrow::datatypes::SchemaRef;
-use warehouse::arrow::record_batch::RecordBatch;
 
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Permission};
@@ -207,20 +206,4 @@ fn columns(schema: &SchemaRef) -> Vec<Value> {
         .collect()
 }
 
-/// Rows as JSON objects (nulls kept, so every row has every column).
-pub fn rows_json(batches: &[RecordBatch]) -> Result<Value, warehouse::arrow::error::ArrowError> {
-    let mut buf = Vec::new();
-    {
-        let builder = warehouse::arrow::json::WriterBuilder::new().with_explicit_nulls(true);
-        let mut writer = builder.build::<_, warehouse::arrow::json::writer::JsonArray>(&mut buf);
-        for batch in batches {
-            writer.write(batch)?;
-        }
-        writer.finish()?;
-    }
-    if buf.is_empty() {
-        return Ok(Value::Array(Vec::new()));
-    }
-    serde_json::from_slice(&buf)
-        .map_err(|e| warehouse::arrow::error::ArrowError::JsonError(e.to_string()))
-}
+pub use warehouse::json::rows_json;

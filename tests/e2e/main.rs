@@ -4,12 +4,14 @@
 //! - `ingest`: round trips, bad input, exactly-once, concurrency, restarts, SIGKILL, SIGTERM;
 //! - `sql`: the read-only and limit rules of the SQL endpoint, formats, the CLI;
 //! - `access`: the token / role / scope matrix;
+//! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
 // Test modules share helpers with `pub`.
 #![allow(unreachable_pub)]
 
 mod access;
+mod dashboards;
 mod ingest;
 mod slt;
 mod sql;

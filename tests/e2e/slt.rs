@@ -3,6 +3,12 @@
 //! Each `.slt` file runs in a fresh in-memory warehouse (`memory://`) loaded through the
 //! ingest library with the fixture its first line names (`# fixture: views_fixture.ndjson`,
 //! a file of `tests/data/`). Values print as Arrow displays them; NULL as `NULL`.
+//!
+//! The query catalog is read from `queries/` on disk (as `QueryCatalog::from_dir`), so an
+//! edit of a `.sql` file needs no rebuild of this test; `SLT_QUERIES_DIR` points it at
+//! another copy of that directory. A file with a line `# as_of: <RFC 3339 instant>` also
+//! gets every warning rule of `queries/warnings/` as a view `warning_<name>`, rendered
+//! with `${as_of}` (that instant in China time) and `${as_of_date}` (its China date).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +18,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use ingest::{IngestConfig, Ingestor};
 use sqllogictest::{DBOutput, DefaultColumnType};
-use warehouse::queries::QueryCatalog;
+use warehouse::queries::{QueryCatalog, QueryKind};
 use warehouse::{StorageRoot, Warehouse};
 
 struct Dangjian {
@@ -71,13 +77,19 @@ impl sqllogictest::AsyncDB for Dangjian {
     }
 }
 
+/// The `queries/` directory the tests read: `SLT_QUERIES_DIR`, else the repository's.
+fn queries_dir() -> PathBuf {
+    std::env::var_os("SLT_QUERIES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"))
+}
+
 /// A warehouse in memory, loaded with `fixture` through the ingest library.
 pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
     let root =
         StorageRoot::parse(&format!("memory:///slt-{}/", uuid::Uuid::now_v7().simple())).unwrap();
-    let (warehouse, table) = Warehouse::open(root, QueryCatalog::embedded().unwrap())
-        .await
-        .unwrap();
+    let catalog = QueryCatalog::from_dir(&queries_dir()).unwrap();
+    let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
     let warehouse = Arc::new(warehouse);
     let ingest = Ingestor::start(warehouse.clone(), table, IngestConfig::default())
         .await
@@ -94,6 +106,33 @@ pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
         .unwrap_or_else(|e| panic!("{}: {e:?}", fixture.display()));
     ingest.shutdown().await;
     warehouse
+}
+
+/// The warning rules rendered at `as_of` (RFC 3339), as `CREATE VIEW warning_<name>`
+/// statements: `${as_of}` is the instant in China time, `${as_of_date}` its China date.
+fn warning_views(catalog: &QueryCatalog, as_of: &str) -> Vec<String> {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let instant = chrono::DateTime::parse_from_rfc3339(as_of)
+        .unwrap_or_else(|e| panic!("# as_of: {as_of}: {e}"))
+        .with_timezone(&china);
+    let mut params = catalog.params().clone();
+    params.insert(
+        "as_of".into(),
+        instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    );
+    params.insert(
+        "as_of_date".into(),
+        instant.date_naive().format("%Y-%m-%d").to_string(),
+    );
+    catalog
+        .of_kind(QueryKind::Warning)
+        .map(|rule| {
+            let sql = rule
+                .render(&params)
+                .unwrap_or_else(|e| panic!("{}: {e}", rule.path));
+            format!("CREATE VIEW warning_{} AS {sql}", rule.name)
+        })
+        .collect()
 }
 
 fn slt_files() -> Vec<PathBuf> {
@@ -125,9 +164,22 @@ async fn sqllogictest_files() {
                 .join(fixture),
         )
         .await;
+        let views = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# as_of:"))
+            .map(|as_of| warning_views(warehouse.catalog(), as_of.trim()))
+            .unwrap_or_default();
         let mut runner = sqllogictest::Runner::new(|| {
             let ctx = warehouse.context();
-            async move { Ok::<_, SltError>(Dangjian { ctx }) }
+            let views = views.clone();
+            async move {
+                for view in &views {
+                    ctx.sql(view)
+                        .await
+                        .map_err(|e| SltError(format!("{e}\n{view}")))?;
+                }
+                Ok::<_, SltError>(Dangjian { ctx })
+            }
         });
         if let Err(e) = runner.run_file_async(file).await {
             failures.push(format!("{}:\n{e}", file.display()));

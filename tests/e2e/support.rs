@@ -51,8 +51,15 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
             hash.trim()
         ));
     }
+    // The tests refresh models by hand (`dangjian refresh`): a scheduler catching up
+    // every model at each start would only compete for the CPU.
+    let scheduler = if extra.contains("[scheduler]") {
+        ""
+    } else {
+        "[scheduler]\nenabled = false\n"
+    };
     let path = dir.join("dangjian.toml");
-    std::fs::write(&path, format!("{extra}\n{text}")).unwrap();
+    std::fs::write(&path, format!("{extra}\n{scheduler}\n{text}")).unwrap();
     path
 }
 
@@ -172,6 +179,19 @@ impl Server {
             .post(format!("{}/api/v1/sql", self.url))
             .bearer_auth(token)
             .body(query.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` (e.g. `/api/v1/dashboards`) with a token: the status and JSON body.
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();

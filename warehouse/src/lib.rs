@@ -9,6 +9,7 @@
 //!
 //! - [`paths`]: the one module that knows storage locations (table URLs under the root).
 //! - [`events`]: the schema of the `events` table and opening / creating it.
+//! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
 //!   commit is visible to SQL at once without re-listing the store per query.
 //! - [`queries`]: the SQL files of `queries/` (embedded at build time) and their headers.
@@ -31,6 +32,7 @@
 
 pub mod error;
 pub mod events;
+pub mod json;
 pub mod live;
 pub mod orgs;
 pub mod paths;

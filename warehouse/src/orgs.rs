@@ -97,6 +97,25 @@ impl OrgDirectory {
         out
     }
 
+    /// The chain from the top of the tree down to `org_id` (both included), for a
+    /// breadcrumb; empty when the org is unknown.
+    pub fn path(&self, org_id: &str) -> Vec<(String, OrgNode)> {
+        let nodes = self.nodes.read().expect("org directory lock poisoned");
+        let mut out = Vec::new();
+        let mut current = Some(org_id.to_string());
+        // The depth bound guards against a cycle in bad data.
+        while let Some(id) = current.take() {
+            let Some(node) = nodes.get(&id) else { break };
+            current = node.parent.clone();
+            out.push((id, node.clone()));
+            if out.len() >= 64 {
+                break;
+            }
+        }
+        out.reverse();
+        out
+    }
+
     /// The org without a parent, if there is exactly one.
     pub fn root(&self) -> Option<String> {
         let nodes = self.nodes.read().expect("org directory lock poisoned");
@@ -139,5 +158,7 @@ mod tests {
         sub.sort();
         assert_eq!(sub, ["B1", "C1"]);
         assert_eq!(dir.root().as_deref(), Some("U"));
+        let path: Vec<_> = dir.path("B1").into_iter().map(|(id, _)| id).collect();
+        assert_eq!(path, ["U", "C1", "B1"]);
     }
 }

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -58,41 +60,14 @@ impl Warehouse {
             )
             .build_arc()
             .map_err(|e| Error::Execution { source: e })?;
-        let mut state = SessionStateBuilder::new()
-            .with_default_features()
-            .with_config(session_config())
-            .with_runtime_env(runtime)
-            .build();
-        datafusion_functions_json::register_all(&mut state)
-            .map_err(|e| Error::Execution { source: e })?;
-        crate::stats::register(&mut state).map_err(|e| Error::Execution { source: e })?;
+        let state = new_state(runtime)?;
         table
             .update_datafusion_session(&state)
             .map_err(|e| Error::delta(events::TABLE, e))?;
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, live.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        for view in catalog.of_kind(QueryKind::View) {
-            ctx.sql(&view.render(catalog.params())?)
-                .await
-                .map_err(|source| Error::View {
-                    view: view.path.clone(),
-                    source,
-                })?;
-        }
-        // Every cockpit model is also a live view named after it, so analysts can query
-        // `dues_monthly` directly; the scheduler materialises the ones marked so.
-        for model in catalog.models() {
-            let sql = format!(
-                "CREATE VIEW {} AS {}",
-                model.name,
-                model.render(catalog.params())?
-            );
-            ctx.sql(&sql).await.map_err(|source| Error::View {
-                view: model.path.clone(),
-                source,
-            })?;
-        }
+        plan_queries(&ctx, &catalog).await?;
         let warehouse = Self {
             store: table.log_store().root_object_store(None),
             root,
@@ -177,6 +152,30 @@ impl Warehouse {
         SessionContext::new_with_state(state)
     }
 
+    /// A session that sees the warehouse as it was at `as_of`: only events recorded
+    /// (committed) at or before that instant, with every view and model planned over
+    /// them. Costs a planning of the query catalog, so it is for "what did the cockpit
+    /// show then" questions, not for the hot path.
+    pub async fn as_of_context(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
+        let state = new_state(self.base.runtime_env().clone())?;
+        let ctx = SessionContext::new_with_state(state);
+        ctx.register_table("events_all", self.events.clone())
+            .map_err(|e| Error::Execution { source: e })?;
+        // The literal is cast to the column's type, `Timestamp(µs, UTC)`.
+        let instant = as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        ctx.sql(&format!(
+            "CREATE VIEW {} AS SELECT * FROM events_all WHERE recorded_at <= '{instant}'",
+            events::TABLE
+        ))
+        .await
+        .map_err(|source| Error::View {
+            view: "events (as of)".into(),
+            source,
+        })?;
+        plan_queries(&ctx, &self.catalog).await?;
+        Ok(ctx)
+    }
+
     async fn load_orgs(&self) -> Result<()> {
         let ctx = self.context();
         let batches = ctx
@@ -218,6 +217,46 @@ impl Warehouse {
         }
         Ok(())
     }
+}
+
+/// A fresh session state (its own catalog) with the functions analysts get: the JSON
+/// functions and the statistics aggregates.
+fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(session_config())
+        .with_runtime_env(runtime)
+        .build();
+    datafusion_functions_json::register_all(&mut state)
+        .map_err(|e| Error::Execution { source: e })?;
+    crate::stats::register(&mut state).map_err(|e| Error::Execution { source: e })?;
+    Ok(state)
+}
+
+/// Plans the views of `queries/views/`, then every cockpit model as a live view named
+/// after it (so analysts can query `dues_monthly` directly; the scheduler materialises
+/// the ones marked so), over whatever `events` means in `ctx`.
+async fn plan_queries(ctx: &SessionContext, catalog: &QueryCatalog) -> Result<()> {
+    for view in catalog.of_kind(QueryKind::View) {
+        ctx.sql(&view.render(catalog.params())?)
+            .await
+            .map_err(|source| Error::View {
+                view: view.path.clone(),
+                source,
+            })?;
+    }
+    for model in catalog.models() {
+        let sql = format!(
+            "CREATE VIEW {} AS {}",
+            model.name,
+            model.render(catalog.params())?
+        );
+        ctx.sql(&sql).await.map_err(|source| Error::View {
+            view: model.path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 fn session_config() -> SessionConfig {

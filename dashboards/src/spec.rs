@@ -1,0 +1,199 @@
+//! Dashboard specs: the `dashboards/*.toml` files that say what a cockpit screen shows.
+//!
+//! A spec names the dashboard (id, Chinese title, the org level it is made for) and its
+//! panels. Each panel reads one model (a file of `queries/metrics/` or `queries/stats/`)
+//! and says which of the model's rows belong to the org on screen, which column is its
+//! period, and which columns are dimensions and measures of its chart:
+//!
+//! ```toml
+//! [[panels]]
+//! id = "dues"
+//! title = "党费按月缴纳率"
+//! model = "dues_monthly"
+//! chart = "line"
+//! rows = "self"            # self | children | subtree
+//! period = "month"         # the column the ?from=&to= months filter, if any
+//! filter = "level <> 'member'"
+//! dimensions = ["month"]
+//! measures = ["paid_share"]
+//! order = "month"
+//! ```
+//!
+//! The files are embedded at build time; [`Specs::load`] checks every one against the
+//! query catalog, so a panel naming a model that does not exist fails the tests.
+
+use serde::{Deserialize, Serialize};
+use warehouse::queries::QueryCatalog;
+
+use crate::{Error, Result};
+
+include!(concat!(env!("OUT_DIR"), "/specs_embedded.rs"));
+
+/// The org level a dashboard is made for; its default org follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    University,
+    College,
+    Branch,
+    Any,
+}
+
+/// How a panel draws its rows; the web cockpit renders unknown kinds as a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Chart {
+    /// Large figures: the last row's measures, with the change from the row before.
+    Kpi,
+    Funnel,
+    Bar,
+    Line,
+    /// Two dimensions (x, y) and one measure.
+    Heatmap,
+    Pie,
+    Table,
+    /// One row of a statistical test (chi-square, ANOVA) with its verdict.
+    Stat,
+}
+
+/// Which rows of the model belong to the org on screen (by the model's `org_id`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rows {
+    /// The org's own rows (its totals).
+    #[default]
+    #[serde(rename = "self")]
+    Own,
+    /// The rows of its direct children (compare the branches of a college).
+    Children,
+    /// The rows of every org in its subtree (e.g. member rows, with a filter).
+    Subtree,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelSpec {
+    pub id: String,
+    pub title: String,
+    pub model: String,
+    pub chart: Chart,
+    #[serde(default)]
+    pub rows: Rows,
+    /// The column that `from` / `to` filter: a `YYYY-MM` text column, an integer
+    /// `year`, or a date; none = the panel ignores the period.
+    #[serde(default)]
+    pub period: Option<String>,
+    /// A further SQL predicate over the model's columns.
+    #[serde(default)]
+    pub filter: Option<String>,
+    pub dimensions: Vec<String>,
+    pub measures: Vec<String>,
+    /// ORDER BY clause (without the keywords); default: the dimensions.
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSpec {
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    #[serde(default)]
+    pub description: String,
+    pub panels: Vec<PanelSpec>,
+}
+
+/// Every dashboard spec, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Specs {
+    dashboards: Vec<DashboardSpec>,
+}
+
+impl Specs {
+    /// The specs built into the binary, checked against `catalog`.
+    pub fn embedded(catalog: &QueryCatalog) -> Result<Self> {
+        Self::load(
+            SPECS.iter().map(|(f, t)| (f.to_string(), t.to_string())),
+            catalog,
+        )
+    }
+
+    /// Parses `(file name, text)` pairs and checks them: ids unique, every panel's
+    /// model in the catalog, at least one measure, panel ids unique per dashboard.
+    pub fn load(
+        files: impl IntoIterator<Item = (String, String)>,
+        catalog: &QueryCatalog,
+    ) -> Result<Self> {
+        let mut dashboards: Vec<DashboardSpec> = Vec::new();
+        for (file, text) in files {
+            let invalid = |reason: String| Error::Spec {
+                file: file.clone(),
+                reason,
+            };
+            let spec: DashboardSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+            if dashboards.iter().any(|d| d.id == spec.id) {
+                return Err(invalid(format!("dashboard id `{}` is used twice", spec.id)));
+            }
+            for (i, panel) in spec.panels.iter().enumerate() {
+                if catalog.models().all(|m| m.name != panel.model) {
+                    return Err(invalid(format!(
+                        "panel `{}` names the model `{}`, which is not a file of queries/metrics or queries/stats",
+                        panel.id, panel.model
+                    )));
+                }
+                if panel.measures.is_empty() {
+                    return Err(invalid(format!("panel `{}` has no measures", panel.id)));
+                }
+                if spec.panels[..i].iter().any(|p| p.id == panel.id) {
+                    return Err(invalid(format!("panel id `{}` is used twice", panel.id)));
+                }
+            }
+            dashboards.push(spec);
+        }
+        Ok(Self { dashboards })
+    }
+
+    pub fn all(&self) -> &[DashboardSpec] {
+        &self.dashboards
+    }
+
+    pub fn get(&self, id: &str) -> Option<&DashboardSpec> {
+        self.dashboards.iter().find(|d| d.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_specs_name_real_models() {
+        let catalog = QueryCatalog::embedded().unwrap();
+        let specs = Specs::embedded(&catalog).unwrap();
+        for id in ["university", "college", "branch", "statistics"] {
+            assert!(specs.get(id).is_some(), "dashboard `{id}` is missing");
+        }
+    }
+
+    #[test]
+    fn a_panel_on_an_unknown_model_is_refused() {
+        let catalog = QueryCatalog::embedded().unwrap();
+        let text = r#"
+            id = "x"
+            title = "x"
+            level = "any"
+            [[panels]]
+            id = "p"
+            title = "p"
+            model = "no_such_model"
+            chart = "bar"
+            dimensions = []
+            measures = ["n"]
+        "#;
+        let err = Specs::load([("x.toml".to_string(), text.to_string())], &catalog).unwrap_err();
+        assert!(err.to_string().contains("no_such_model"), "{err}");
+    }
+}

@@ -1,0 +1,265 @@
+//! Dashboard JSON over HTTP: every panel of every dashboard answers over the models
+//! fixture, materialised and live agree, scope is enforced, drill-down follows the tree.
+
+use serde_json::Value;
+
+use crate::support::{BIN, Scratch, Server, write_config};
+
+/// The events of `tests/data/models_fixture.ndjson` (2023–2025, orgs U, C1, C2, B1–B3, G1).
+fn fixture() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/models_fixture.ndjson"
+    ))
+    .unwrap()
+}
+
+const PERIOD: &str = "from=2025-01&to=2025-12";
+
+fn panel<'a>(body: &'a Value, id: &str) -> &'a Value {
+    body["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no panel `{id}` in {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboards_answer_within_scope() {
+    let scratch = Scratch::new("dashboards");
+    let config = write_config(&scratch.0, "");
+    let server = Server::start_with(&scratch.0, config.clone());
+    let (status, body) = server
+        .post_events("t-admin", fixture(), "application/x-ndjson")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.terminate(), Some(0));
+
+    // Materialise every model by hand, as an operator would.
+    let storage = format!("storage.url={}", scratch.0.join("warehouse").display());
+    let out = std::process::Command::new(BIN)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "refresh",
+            "--set",
+            &storage,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start_with(&scratch.0, config);
+
+    // The list.
+    let (status, list) = server.get("t-leader", "/api/v1/dashboards").await;
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list["dashboards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    for id in ["university", "college", "branch", "statistics"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+
+    // Every panel of every dashboard answers without error from the materialised
+    // tables; for the college, live (as_of after everything) gives the same rows.
+    // (Live is the slow path — every model planned and run over the events — so one
+    // dashboard stands for the rest.)
+    for (id, org) in [
+        ("university", "U"),
+        ("college", "C1"),
+        ("branch", "B1"),
+        ("statistics", "U"),
+    ] {
+        let path = format!("/api/v1/dashboards/{id}?org={org}&{PERIOD}");
+        let (status, stored) = server.get("t-admin", &path).await;
+        assert_eq!(status, 200, "{id}: {stored}");
+        assert_eq!(stored["source"], "materialised", "{id}");
+        assert!(stored["freshness"].is_string(), "{id}: {stored}");
+        for p in stored["panels"].as_array().unwrap() {
+            assert!(p["error"].is_null(), "{id}/{}: {}", p["id"], p["error"]);
+        }
+        if id != "college" {
+            continue;
+        }
+        let (status, live) = server
+            .get("t-admin", &format!("{path}&as_of=2100-01-01T00:00:00Z"))
+            .await;
+        assert_eq!(status, 200, "{id}: {live}");
+        assert_eq!(live["source"], "live");
+        for p in stored["panels"].as_array().unwrap() {
+            let l = panel(&live, p["id"].as_str().unwrap());
+            assert!(
+                l["error"].is_null(),
+                "{id}/{} live: {}",
+                p["id"],
+                l["error"]
+            );
+            assert_eq!(
+                p["rows"], l["rows"],
+                "{id}/{}: materialised ≠ live",
+                p["id"]
+            );
+        }
+    }
+
+    // Figures: the fixture's funnel and dues, worked out in tests/slt/models.slt.
+    let (_, u) = server
+        .get(
+            "t-leader",
+            &format!("/api/v1/dashboards/university?org=U&{PERIOD}"),
+        )
+        .await;
+    let funnel = panel(&u, "funnel")["rows"].as_array().unwrap();
+    assert_eq!(funnel.len(), 6, "six stages: {funnel:?}");
+    assert!(
+        !panel(&u, "dues_trend")["rows"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Drill-down: the college's children are its branches, with names; the branch
+    // dashboard's breadcrumb runs U → C1 → B1 and its figures are the branch's own.
+    let (status, c1) = server
+        .get(
+            "t-leader-c1",
+            &format!("/api/v1/dashboards/college?{PERIOD}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{c1}");
+    assert_eq!(
+        c1["org"]["org_id"], "C1",
+        "the default org is the caller's scope"
+    );
+    let children: Vec<&str> = c1["org"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["org_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["B1", "B2"]);
+    let by_branch = panel(&c1, "dues_by_branch")["rows"].as_array().unwrap();
+    assert!(
+        by_branch
+            .iter()
+            .all(|r| r["org_id"] == "B1" || r["org_id"] == "B2")
+    );
+    assert!(by_branch.iter().all(|r| r["org_name"].is_string()));
+    let (status, b1) = server
+        .get(
+            "t-leader-c1",
+            &format!("/api/v1/dashboards/branch?org=B1&{PERIOD}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{b1}");
+    let crumbs: Vec<&str> = b1["org"]["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["org_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(crumbs, ["U", "C1", "B1"]);
+    assert_ne!(
+        panel(&b1, "dues_trend")["rows"],
+        panel(&c1, "dues_trend")["rows"],
+        "the branch's figures differ from its college's"
+    );
+
+    // Scope: a college leader never sees another college; producers see no dashboards.
+    let (status, body) = server
+        .get("t-leader-c1", "/api/v1/dashboards/college?org=C2")
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["field"], "org");
+    let (status, _) = server
+        .get("t-secretary-b1", "/api/v1/dashboards/college?org=C1")
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = server
+        .get("t-secretary-b1", "/api/v1/dashboards/branch")
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server.get("t-producer", "/api/v1/dashboards").await;
+    assert_eq!(status, 403);
+
+    // Bad parameters name themselves.
+    for (query, field, expected) in [
+        ("/api/v1/dashboards/college?org=NOPE", "org", 404),
+        ("/api/v1/dashboards/college?from=2025-13", "from", 400),
+        (
+            "/api/v1/dashboards/college?from=2025-06&to=2025-01",
+            "from",
+            400,
+        ),
+        ("/api/v1/dashboards/college?as_of=yesterday", "as_of", 400),
+    ] {
+        let (status, body) = server.get("t-admin", query).await;
+        assert_eq!(status, expected, "{query}: {body}");
+        assert_eq!(body["field"], field, "{query}: {body}");
+    }
+    let (status, body) = server.get("t-admin", "/api/v1/dashboards/nope").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_dashboard"))
+    );
+
+    // as_of before any event was recorded: the cockpit was empty then.
+    let (status, before) = server
+        .get(
+            "t-admin",
+            &format!("/api/v1/dashboards/university?org=U&{PERIOD}&as_of=2000-01-01T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(status, 200, "{before}");
+    assert!(
+        panel(&before, "dues_trend")["rows"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cockpit_page_and_its_assets_are_served() {
+    let scratch = Scratch::new("web");
+    let server = Server::start(&scratch.0, "");
+    let page = server
+        .client
+        .get(format!("{}/", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("党建驾驶舱"), "{html}");
+    let missing = server
+        .client
+        .get(format!("{}/assets/nope.js", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let (status, queries) = server.get("t-analyst", "/api/v1/queries").await;
+    assert_eq!(status, 200);
+    assert!(
+        queries["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["name"] == "dues_monthly" && q["kind"] == "metric")
+    );
+}
