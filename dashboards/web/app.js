@@ -112,6 +112,7 @@ function fmtNumber(column, value) {
     value = n;
   }
   if (column === 'p_value') return fmtP(value);
+  if (/^(year|grade|month|period)$|_id$/.test(column)) return String(value);
   if (isShareColumn(column)) return `${(value * 100).toFixed(1)}%`;
   if (Number.isInteger(value)) return intFmt.format(value);
   return decFmt.format(value);
@@ -499,6 +500,10 @@ function cockpitPage(me, params) {
     const mine = ++seq;
     if (!quiet) setState('cockpit', 'loading');
     let data;
+    // The open warnings are asked for beside the dashboard (for the panel drawn when the
+    // dashboard has none of its own).
+    const warnings = api(`/api/v1/warnings?org=${encodeURIComponent(q.org || me.scope)}&status=open`);
+    warnings.catch(() => {});
     try {
       data = await fetchCockpit(q, me);
     } catch (err) {
@@ -515,15 +520,24 @@ function cockpitPage(me, params) {
       return;
     }
     if (!alive || mine !== seq) return;
+    if (window.__dj.dataAt === undefined) window.__dj.dataAt = performance.now();
     // Bookmarkable: the URL names the org and the period actually shown.
     const shown = { org: data.org.org_id, from: data.period.from, to: data.period.to };
     if (shown.org !== q.org || shown.from !== q.from || shown.to !== q.to) {
       Object.assign(q, shown);
       history.replaceState(null, '', routeHash('cockpit', q));
     }
+    try {
+      await echartsReady;
+    } catch (err) {
+      grid.replaceChildren(errorBox(err));
+      setState('cockpit', 'error');
+      return;
+    }
+    if (!alive || mine !== seq) return;
     renderHead(data);
     disposeCharts();
-    const drawn = renderPanels(data);
+    const drawn = renderPanels(data, warnings);
     await drawn;
     if (!alive || mine !== seq) return;
     // readyAt: since the navigation started (performance.now()'s origin); renderMs: this page's load.
@@ -562,7 +576,9 @@ function cockpitPage(me, params) {
     const childBar = children.length
       ? h('div', { class: 'children', id: 'children' },
         h('span', { class: 'children-label', text: `下级${VALUE_LABELS.level[children[0].kind] || '组织'}` }),
-        ...children.map((c) => h('a', { class: 'chip', href: routeHash('cockpit', { ...q, org: c.org_id }), dataset: { org: c.org_id }, text: c.name })))
+        ...shorten(children.map((c) => c.name)).map((short, i) => h('a', {
+          class: 'chip', href: routeHash('cockpit', { ...q, org: children[i].org_id }), title: children[i].name, dataset: { org: children[i].org_id }, text: short,
+        })))
       : null;
     const refresh = h('select', { id: 'refresh', 'aria-label': '自动刷新' },
       ...[['', '不自动刷新'], ['30', '每 30 秒'], ['60', '每 1 分钟'], ['300', '每 5 分钟'], ['900', '每 15 分钟']].map(([v, t]) =>
@@ -573,7 +589,7 @@ function cockpitPage(me, params) {
       history.replaceState(null, '', routeHash('cockpit', q));
       schedule();
     });
-    const boards = data.hasStats
+    const boards = data.hasStats && (org.kind === 'university' || org.kind === 'college' || q.board)
       ? h('div', { class: 'boards', id: 'boards', role: 'tablist' },
         h('a', { role: 'tab', class: q.board ? '' : 'active', href: routeHash('cockpit', { ...q, board: '' }), dataset: { board: 'cockpit' }, text: '驾驶舱' }),
         h('a', { role: 'tab', class: q.board === 'statistics' ? 'active' : '', href: routeHash('cockpit', { ...q, board: 'statistics' }), dataset: { board: 'statistics' }, text: '统计分析' }))
@@ -585,7 +601,7 @@ function cockpitPage(me, params) {
         periodPicker(data.period, (p) => navigate(p)), refresh));
   };
 
-  const renderPanels = (data) => {
+  const renderPanels = (data, warnings) => {
     const childIds = new Map((data.org.children || []).map((c) => [c.org_id, c]));
     const childNames = new Map((data.org.children || []).map((c) => [c.name, c]));
     const drill = (row, ...names) => {
@@ -608,8 +624,8 @@ function cockpitPage(me, params) {
       if (wait) waits.push(wait);
       return el;
     });
-    if (!others.some((p) => /warning/.test(`${p.id} ${p.model}`))) {
-      const { el, wait, chart } = warningsPanel(data.org.org_id, () => charts);
+    if (q.board !== 'statistics' && !others.some((p) => /warning/.test(`${p.id} ${p.model}`))) {
+      const { el, wait, chart } = warningsPanel(data.org.org_id, warnings);
       sections.push(el);
       waits.push(wait.then((c) => { if (c) charts.push(c); }));
     }
@@ -713,17 +729,29 @@ function panelSection(panel, drill) {
   return { el };
 }
 
+// ECharts (1 MB) loads beside the API calls instead of before them: the page asks for its data
+// first and draws when both have arrived.
+const echartsReady = new Promise((resolve, reject) => {
+  if (window.echarts) { resolve(window.echarts); return; }
+  const s = document.createElement('script');
+  s.src = '/assets/vendor/echarts.min.js';
+  s.onload = () => resolve(window.echarts);
+  s.onerror = () => reject(new Error('图表组件 echarts.min.js 加载失败'));
+  document.head.append(s);
+});
+
+// Drawn without animation: a big screen shows figures, and 'finished' then means all drawn.
 function drawChart(container, option) {
   const chart = echarts.init(container, 'dark', { renderer: 'canvas' });
   chart.__drawn = new Promise((resolve) => {
-    chart.on('rendered', resolve); // the first frame drawn
+    chart.on('finished', resolve);
     setTimeout(resolve, 3000);
   });
   chart.setOption({
     backgroundColor: 'transparent',
     color: PALETTE,
     textStyle: { fontFamily: 'inherit' },
-    animationDuration: 400,
+    animation: false,
     ...option,
   });
   if (window.ResizeObserver) {
@@ -812,15 +840,12 @@ function seriesModel(panel) {
   if (sdim && orgDim(sdim) && ms.length === 1) shorten(series.map((x) => x.name)).forEach((n, i) => { series[i].name = n; });
   return { xdim, xs, xnames, series, slice };
 }
-// Measures far off the first one's scale (or a share beside counts) go on a right axis.
+// Measures of another unit than the first one's (a share beside counts, an average beside a
+// head count) go on a right axis.
+const unitOf = (m) => (isShareColumn(m) ? 'share' : /^(avg_|mean)|_score$|^score|minutes$|index$/.test(m) ? 'average' : 'count');
 function assignAxes(series) {
-  const maxOf = (s) => Math.max(0, ...s.data.map((d) => Math.abs(Number(d && d.value) || 0)));
   const first = series[0];
-  const m0 = maxOf(first) || 1;
-  for (const s of series) {
-    const m = maxOf(s) || 1;
-    s.yAxisIndex = s === first ? 0 : (isShareColumn(s.measure) !== isShareColumn(first.measure) || m / m0 > 8 || m0 / m > 8) ? 1 : 0;
-  }
+  for (const s of series) s.yAxisIndex = s === first || unitOf(s.measure) === unitOf(first.measure) ? 0 : 1;
   return series.some((s) => s.yAxisIndex === 1);
 }
 function valueAxes(series, twoAxes) {
@@ -894,7 +919,7 @@ const CHARTS = {
     }
     const two = assignAxes(sm.series);
     const maxLen = Math.max(...sm.xnames.map((n) => String(n).length));
-    const long = sm.xnames.length >= 3 && maxLen > 5 && !two;
+    const long = sm.xnames.length >= 3 && maxLen > 5 && !two && !timeLike(sm.xdim);
     const catAxis = { type: 'category', data: sm.xnames, axisLabel: { interval: 0, width: 110, overflow: 'truncate', rotate: !long && sm.xnames.length * maxLen > 36 ? 30 : 0 } };
     const vAxes = valueAxes(sm.series, two);
     const stackCounts = /^owing_/.test(sm.series[0]?.measure || '');
@@ -1034,12 +1059,12 @@ function tableView(columns, rows, limit, model) {
 }
 
 // Open warnings by severity, from the warnings list, when the dashboard has no such panel.
-function warningsPanel(org) {
+function warningsPanel(org, request) {
   const el = h('section', { class: 'panel chart-pie', dataset: { panel: 'open_warnings', chart: 'pie', model: 'warnings' } },
     h('h3', { text: '待处理预警（按严重程度）' }));
   const body = h('div', { class: 'panel-body' });
   el.append(body);
-  const wait = api(`/api/v1/warnings?org=${encodeURIComponent(org)}&status=open`).then(async (data) => {
+  const wait = request.then(async (data) => {
     const counts = { critical: 0, warning: 0, notice: 0 };
     for (const w of data.warnings || []) counts[w.severity] = (counts[w.severity] || 0) + 1;
     const rows = Object.entries(counts).map(([severity, warnings]) => ({ severity, warnings }));

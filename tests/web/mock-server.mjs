@@ -7,6 +7,7 @@
 
 import http from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
@@ -24,6 +25,11 @@ const TOKENS = {
   'tok-secretary': { name: '支部书记', role: 'secretary', scope: 'C01-B01' },
   'tok-producer': { name: '数据接入', role: 'producer', scope: 'U' },
 };
+
+// With DANGJIAN_TOKENS (a demo-tokens.json) those tokens are known too.
+if (process.env.DANGJIAN_TOKENS) {
+  for (const t of JSON.parse(readFileSync(process.env.DANGJIAN_TOKENS, 'utf8'))) TOKENS[t.token] = { name: t.name, role: t.role, scope: t.org };
+}
 
 // The org tree: U → C01..C04 → 4 branches → 2 groups.
 const COLLEGES = ['计算机学院党委', '机械工程学院党委', '外国语学院党总支', '经济管理学院党委'];
@@ -61,40 +67,70 @@ function months(from, to) {
   return out;
 }
 
-function panels(org, from, to) {
+// Panels from the real dashboard specs (dashboards/*.toml), with made-up rows of the same shape.
+function readSpecs() {
+  const specs = {};
+  for (const f of readdirSync(path.resolve(webDir, '..'))) {
+    if (!f.endsWith('.toml') || f === 'Cargo.toml') continue;
+    const spec = { panels: [] };
+    let cur = spec;
+    for (const line of readFileSync(path.resolve(webDir, '..', f), 'utf8').split('\n')) {
+      if (/^\s*(#|$)/.test(line)) continue;
+      if (/^\[\[panels\]\]/.test(line)) { cur = {}; spec.panels.push(cur); continue; }
+      const m = line.match(/^(\w+)\s*=\s*(.*)$/);
+      if (m) cur[m[1]] = JSON.parse(m[2]);
+    }
+    specs[spec.id] = spec;
+  }
+  return specs;
+}
+const SPECS = readSpecs();
+const STAGES = ['none', 'applicant', 'activist', 'development_target', 'probationary', 'full_member'];
+const STAT_VALUES = { chi2: 14.2, dof: 8, p_value: 0.03, cramers_v: 0.11, n: 812, min_expected: 3.1, cells_below_5: 2, reliable: true,
+  f: 2.4, df_between: 3, df_within: 400, eta_squared: 0.02, branches: 4 };
+function panels(org, from, to, spec) {
   const k = `${org.org_id}|${from}|${to}`;
   const ms = months(from, to);
-  const kids = children(org.org_id).filter((c) => c.kind !== 'group');
-  const units = kids.length ? kids : [org];
+  const years = uniqArr(ms.map((m) => Number(m.slice(0, 4))));
+  const kids = children(org.org_id);
   const size = { university: 2400, college: 600, branch: 150, group: 70 }[org.kind];
-  const stages = ['applicant', 'activist', 'development_target', 'probationary', 'full_member'];
-  const p = (id, title, model, chart, dimensions, measures, rows) => ({
-    id, title, model, chart, dimensions, measures, columns: rows[0] ? Object.keys(rows[0]) : [...dimensions, ...measures], rows, error: null,
+  return spec.panels.map((p) => {
+    const dims = p.dimensions || [];
+    let rows = [{}];
+    const units = p.rows === 'children' ? kids : [org];
+    const expand = (d, values) => { rows = rows.flatMap((r) => values.map((v) => ({ ...r, ...v }))); };
+    for (const d of dims) {
+      if (d === 'month') expand(d, ms.map((m) => ({ month: m })));
+      else if (d === 'period') expand(d, ms.map((m) => ({ period: m })));
+      else if (d === 'year') expand(d, years.map((y) => ({ year: y })));
+      else if (d === 'org_name') expand(d, units.map((u) => ({ org_id: u.org_id, org_name: u.name })));
+      else if (d === 'stage') expand(d, STAGES.map((st, i) => ({ stage: st, stage_order: i })));
+      else if (d === 'kind') expand(d, ['branch_assembly', 'committee', 'group', 'lecture'].map((x) => ({ kind: x })));
+      else if (d === 'metric') expand(d, ['attendance_rate', 'dues_paid_share'].map((x) => ({ metric: x })));
+      else if (d === 'band_label') expand(d, ['<60', '60–70', '70–80', '80–90', '≥90'].map((x, i) => ({ band: i, band_label: x })));
+      else if (d === 'member_id') expand(d, Array.from({ length: 12 }, (_, i) => ({ member_id: `${org.org_id}-M${String(i + 1).padStart(3, '0')}` })));
+    }
+    if (p.chart === 'stat' && org.kind === 'branch') rows = [];
+    if (p.chart === 'stat') rows = rows.slice(-1);
+    rows = rows.map((r, i) => {
+      const out = { ...r };
+      for (const m of p.measures || []) {
+        const x = rnd(`${k}|${p.id}|${m}|${JSON.stringify(r)}`);
+        if (m in STAT_VALUES) out[m] = typeof STAT_VALUES[m] === 'number' ? STAT_VALUES[m] * (0.5 + x) : STAT_VALUES[m];
+        else if (/share|rate/.test(m)) out[m] = p.id.includes('compliance') ? Math.round(x * 4) / 4 : 0.7 + x * 0.3;
+        else if (/score/.test(m)) out[m] = m === 'min_score' ? 20 + x * 30 : m === 'max_score' ? 90 + x * 10 : 60 + x * 30;
+        else if (m === 'stddev' || m === 'spread' || m === 'mean') out[m] = x * 20;
+        else if (m === 'reached') out[m] = Math.round(size * (1.6 - (r.stage_order || 0) * 0.25));
+        else if (m === 'last_paid_period') out[m] = ms[0];
+        else out[m] = Math.round(size * x * 0.3 + (r.stage === 'full_member' ? size * 0.6 : 0)) + i % 3;
+      }
+      return out;
+    });
+    const columns = uniqArr([...dims, ...(p.measures || []), ...Object.keys(rows[0] || {})]);
+    return { id: p.id, title: p.title, model: p.model, chart: p.chart, dimensions: dims, measures: p.measures || [], columns, rows, error: null };
   });
-  const list = [
-    p('kpi_members', '党员总数', 'members_by_stage', 'kpi', ['month'], ['members'], ms.map((m, i) => ({ month: m, members: Math.round(size * (0.9 + i * 0.01 + rnd(k + m) * 0.02)) }))),
-    p('kpi_dues', '党费缴纳率', 'dues_monthly', 'kpi', ['month'], ['paid_share'], ms.map((m) => ({ month: m, paid_share: 0.85 + rnd(`${k}d${m}`) * 0.14 }))),
-    p('kpi_attendance', '参会率', 'attendance_rates', 'kpi', ['month'], ['attendance_rate'], ms.map((m) => ({ month: m, attendance_rate: 0.78 + rnd(`${k}a${m}`) * 0.2 }))),
-    p('kpi_study', '人均学习分钟', 'study_monthly', 'kpi', ['month'], ['avg_minutes'], ms.map((m) => ({ month: m, avg_minutes: Math.round(120 + rnd(`${k}s${m}`) * 200) }))),
-    p('funnel', '党员发展漏斗', 'members_by_stage', 'funnel', ['stage'], ['members'], stages.map((s, i) => ({ stage: s, stage_order: i + 1, members: Math.round(size * [0.5, 0.3, 0.1, 0.08, 1][i] * (0.8 + rnd(k + s) * 0.4)) }))),
-    p('dues_by_org', '党费缴纳率（下级组织）', 'dues_monthly', 'bar', ['org_name'], ['paid_share'], units.map((u) => ({ org_id: u.org_id, org_name: u.name, paid_share: 0.8 + rnd(k + u.org_id) * 0.2 }))),
-    p('compliance', '三会一课落实（支部 × 月）', 'meeting_compliance', 'heatmap', ['period', 'org_name'], ['compliance_rate'],
-      units.flatMap((u) => ms.map((m) => ({ org_id: u.org_id, org_name: u.name, period: m, compliance_rate: Math.round(rnd(k + u.org_id + m) * 4) / 4 })))),
-    p('attendance', '组织生活参会率', 'attendance_rates', 'line', ['month'], ['attendance_rate'], ms.map((m) => ({ month: m, attendance_rate: 0.75 + rnd(`${k}at${m}`) * 0.2 }))),
-    p('study', '人均学习时长（分钟）', 'study_monthly', 'line', ['month'], ['avg_minutes'], ms.map((m) => ({ month: m, avg_minutes: Math.round(100 + rnd(`${k}st${m}`) * 200) }))),
-    p('quiz', '在线测试成绩分布', 'quiz_stats', 'bar', ['org_name'], ['mean', 'stddev'], units.map((u) => ({ org_id: u.org_id, org_name: u.name, mean: 70 + rnd(`${k}q${u.org_id}`) * 20, stddev: 6 + rnd(`${k}qs${u.org_id}`) * 8 }))),
-    p('anova_quiz', '支部间测试成绩方差分析', 'anova_quiz_by_college', 'stat', [], ['f', 'p_value'], org.kind === 'branch' ? [] : [{ org_name: org.name, year: Number(to.slice(0, 4)), f: 1 + rnd(`${k}f`) * 5, df_between: units.length - 1, df_within: 400, p_value: rnd(`${k}pf`) * 0.1, eta_squared: rnd(`${k}e`) * 0.1, n: 404 }]),
-    p('chi2_grade_rating', '年级与评议结果卡方检验', 'chi2_grade_rating', 'stat', [], ['chi2', 'p_value'], org.kind === 'branch' ? [] : [{ org_name: org.name, year: Number(to.slice(0, 4)), chi2: 10 + rnd(`${k}c`) * 20, dof: 9, p_value: rnd(`${k}pc`) * 0.3, cramers_v: rnd(`${k}v`) * 0.3, n: 800, min_expected: 2.4, cells_below_5: 3, reliable: false }]),
-    p('chi2_branch_attendance', '支部与参会情况卡方检验', 'chi2_branch_attendance', 'stat', [], ['chi2', 'p_value'], org.kind === 'branch' ? [] : [{ org_name: org.name, year: Number(to.slice(0, 4)), chi2: 40 + rnd(`${k}c2`) * 20, dof: 6, p_value: 0.0004, cramers_v: 0.12, n: 5000, min_expected: 40.1, cells_below_5: 0, reliable: true }]),
-    p('evaluation', '民主评议结果分布', 'evaluation_distribution', 'pie', ['rating'], ['members'], ['excellent', 'qualified', 'basically_qualified', 'unqualified'].map((r, i) => ({ rating: r, members: Math.round(size * [0.3, 0.6, 0.08, 0.02][i]) }))),
-    p('member_score', '党员综合评价得分分布', 'member_score', 'bar', ['band'], ['members'], ['<60', '60–70', '70–80', '80–90', '≥90'].map((b, i) => ({ band: b, members: Math.round(size * [0.03, 0.12, 0.35, 0.38, 0.12][i] * (0.9 + rnd(k + b) * 0.2)) }))),
-  ];
-  if (org.kind === 'branch' || org.kind === 'group') {
-    list.push(p('members', '党员情况', 'member_score', 'table', ['member_id'], ['total_score'],
-      Array.from({ length: 12 }, (_, i) => ({ member_id: `${org.org_id}-M${String(i + 1).padStart(3, '0')}`, stage: stages[i % 5], total_score: 60 + rnd(`${k}m${i}`) * 40, dues: 100, attendance: 70 + rnd(`${k}ma${i}`) * 30 }))));
-  }
-  return list;
 }
+const uniqArr = (xs) => [...new Set(xs)];
 
 const warnings = [];
 ['C01-B01', 'C01-B01', 'C01-B02', 'C02-B01', 'C01-B01', 'C03-B02'].forEach((org, i) => {
@@ -146,7 +182,8 @@ const server = http.createServer(async (req, res) => {
   if (url.pathname === '/') return serveStatic(req, res, 'index.html');
   if (url.pathname.startsWith('/assets/')) return serveStatic(req, res, url.pathname.slice('/assets/'.length));
   if (!url.pathname.startsWith('/api/')) return err(res, 404, 'not_found', 'no such route');
-  if (PROXY) return proxy(req, res);
+  // DANGJIAN_MOCK_WARNINGS=1: the warnings routes from this mock even in proxy mode.
+  if (PROXY && !(process.env.DANGJIAN_MOCK_WARNINGS && url.pathname.startsWith('/api/v1/warnings'))) return proxy(req, res);
   const auth = (req.headers.authorization || '').replace(/^Bearer /, '');
   const caller = TOKENS[auth];
   if (!caller) return err(res, 401, 'unauthorized', 'unknown token');
@@ -155,11 +192,7 @@ const server = http.createServer(async (req, res) => {
   const p = url.pathname;
   if (p === '/api/v1/whoami') return send(res, 200, caller);
   if (p === '/api/v1/dashboards') {
-    return send(res, 200, { dashboards: [
-      { id: 'university', title: '全校总览', level: 'university', description: '', panels: 15 },
-      { id: 'college', title: '学院党建驾驶舱', level: 'college', description: '', panels: 15 },
-      { id: 'branch', title: '支部党建驾驶舱', level: 'branch', description: '', panels: 16 },
-    ] });
+    return send(res, 200, { dashboards: Object.values(SPECS).map((d) => ({ id: d.id, title: d.title, level: d.level, description: d.description, panels: d.panels.length })) });
   }
   const dm = p.match(/^\/api\/v1\/dashboards\/([a-z_]+)$/);
   if (dm) {
@@ -167,12 +200,14 @@ const server = http.createServer(async (req, res) => {
     const org = orgs.get(orgId);
     if (!org) return err(res, 404, 'unknown_org', `no org ${orgId}`);
     if (!inScope(caller.scope, orgId)) return err(res, 403, 'forbidden', `org ${orgId} is outside your scope ${caller.scope}`);
+    const spec = SPECS[dm[1]];
+    if (!spec) return err(res, 404, 'unknown_dashboard', `no dashboard ${dm[1]}`);
     const to = url.searchParams.get('to') || '2026-11';
     const from = url.searchParams.get('from') || '2025-12';
     return send(res, 200, {
-      id: dm[1], title: '党建驾驶舱', level: org.kind,
+      id: dm[1], title: spec.title, level: spec.level,
       org: { ...brief(org), path: pathOf(orgId), children: children(orgId).map(brief) },
-      period: { from, to }, as_of: null, source: 'materialised', freshness: '2026-11-25T02:00:00Z', panels: panels(org, from, to),
+      period: { from, to }, as_of: null, source: 'materialised', freshness: '2026-11-25T02:00:00Z', panels: panels(org, from, to, spec),
     });
   }
   if (p === '/api/v1/warnings') {
@@ -194,18 +229,21 @@ const server = http.createServer(async (req, res) => {
   }
   if (p === '/api/v1/queries') {
     return send(res, 200, { queries: [
-      { name: 'people', kind: 'view', title: '人员', description: 'people and stages', sql: 'CREATE VIEW people AS …' },
-      { name: 'dues_monthly', kind: 'metric', title: '党费按月缴纳率', description: 'dues', sql: 'SELECT …' },
-      { name: 'chi2_grade_rating', kind: 'stat', title: '年级与民主评议结果的卡方检验', description: 'chi2', sql: 'SELECT …' },
+      { name: 'people', kind: 'view', title: '人员', description: 'people and stages', sql: 'SELECT * FROM people LIMIT 100' },
+      { name: 'dues_monthly', kind: 'metric', title: '党费按月缴纳率', description: 'dues', sql: 'SELECT * FROM dues_monthly LIMIT 100' },
+      { name: 'chi2_grade_rating', kind: 'stat', title: '年级与民主评议结果的卡方检验', description: 'chi2', sql: 'SELECT * FROM chi2_grade_rating LIMIT 100' },
     ] });
   }
   if (p === '/api/v1/sql') {
     if (!['admin', 'leader', 'analyst'].includes(caller.role)) return err(res, 403, 'forbidden', 'the role may not run SQL');
     if (/^\s*drop/i.test(body)) return err(res, 400, 'read_only', 'only queries are allowed: DROP TABLE is not');
     if (/no_?such|syntax/i.test(body)) return err(res, 400, 'sql_error', "Error during planning: table 'no_such_table' not found");
-    const rows = Array.from({ length: 120 }, (_, i) => ({ n: i + 1, stage: ['applicant', 'activist'][i % 2] }));
-    if (url.searchParams.get('format') === 'csv') return send(res, 200, `n,stage\n${rows.map((r) => `${r.n},${r.stage}`).join('\n')}\n`, 'text/csv; charset=utf-8');
-    return send(res, 200, { columns: [{ name: 'n', type: 'Int64' }, { name: 'stage', type: 'Utf8' }], rows, row_count: rows.length, truncated: false, elapsed_ms: 3.2, events_version: 1 });
+    let rows = Array.from({ length: /LIMIT 100/.test(body) ? 100 : 120 }, (_, i) => ({ n: i + 1, stage: ['applicant', 'activist'][i % 2] }));
+    if (/FROM orgs/i.test(body)) rows = [...orgs.values()].filter((o) => o.kind === 'college').map((o) => ({ org_id: o.org_id }));
+    if (/GROUP BY stage/i.test(body)) rows = [{ stage: 'activist', people: 60 }, { stage: 'applicant', people: 60 }];
+    const columns = Object.keys(rows[0]);
+    if (url.searchParams.get('format') === 'csv') return send(res, 200, `${columns.join(',')}\n${rows.map((r) => columns.map((c) => r[c]).join(',')).join('\n')}\n`, 'text/csv; charset=utf-8');
+    return send(res, 200, { columns: columns.map((name) => ({ name, type: 'Utf8' })), rows, row_count: rows.length, truncated: false, elapsed_ms: 3.2, events_version: 1 });
   }
   return err(res, 404, 'not_found', 'no such route');
 });
