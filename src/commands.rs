@@ -186,3 +186,178 @@ pub fn config_command() -> CommandResult {
     }
     Ok(())
 }
+
+#[derive(Debug, Subcommand)]
+pub enum WarningsCommand {
+    /// Evaluate the early-warning rules now (or as of a date) and print the findings;
+    /// without --dry-run, raise / resolve / escalate and mail the digests.
+    Run {
+        /// Evaluate as of this day (China time, 08:00) or RFC 3339 instant; default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Print the findings only: raise nothing, mail nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rules to run (default: all).
+        rules: Vec<String>,
+    },
+    /// List the warnings (default: the open ones).
+    List {
+        /// open, acknowledged, resolved or all.
+        #[arg(long, default_value = "open")]
+        status: String,
+    },
+}
+
+pub async fn warnings_command(
+    file: Option<&Path>,
+    sets: &[String],
+    cmd: WarningsCommand,
+) -> CommandResult {
+    let config = load_config(file, sets, Vec::new())?;
+    let (warehouse, table) = open_warehouse(&config).await?;
+    let warehouse = std::sync::Arc::new(warehouse);
+    let ingest = std::sync::Arc::new(
+        ingest::Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?,
+    );
+    let engine = dashboards::WarningEngine::new(
+        warehouse.clone(),
+        ingest.clone(),
+        dashboards::mail::Mailer::new(config.mail_settings()?)?,
+        if config.public_url.is_empty() {
+            format!("http://{}", config.listen)
+        } else {
+            config.public_url.clone()
+        },
+    )?;
+    let outcome = match cmd {
+        WarningsCommand::Run {
+            as_of,
+            dry_run,
+            rules,
+        } => run_warnings(&engine, as_of.as_deref(), dry_run, &rules).await,
+        WarningsCommand::List { status } => list_warnings(&warehouse, &status).await,
+    };
+    ingest.shutdown().await;
+    outcome
+}
+
+/// `2026-11-25` (08:00 China time, when a working day starts) or an RFC 3339 instant.
+pub fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let local = day.and_hms_opt(8, 0, 0).expect("08:00 exists");
+        return Ok((local - chrono::TimeDelta::hours(8)).and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("--as-of: `{text}` is neither YYYY-MM-DD nor an RFC 3339 instant"))
+}
+
+async fn run_warnings(
+    engine: &dashboards::WarningEngine,
+    as_of: Option<&str>,
+    dry_run: bool,
+    rules: &[String],
+) -> CommandResult {
+    let as_of = match as_of {
+        Some(t) => parse_as_of(t)?,
+        None => chrono::Utc::now(),
+    };
+    let report = engine.run(rules, as_of, dry_run).await?;
+    let rows: Vec<Vec<String>> = report
+        .findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.rule.clone(),
+                f.severity.as_str().to_string(),
+                f.org_id.clone(),
+                f.member_id.clone().unwrap_or_default(),
+                f.message.clone(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        text_table(&["rule", "severity", "org", "member", "message"], &rows)?
+    );
+    println!(
+        "{} finding(s) as of {}",
+        report.findings.len(),
+        as_of.to_rfc3339()
+    );
+    for (rule, error) in &report.failed {
+        println!("  ✗ rule {rule} failed: {error}");
+    }
+    if dry_run {
+        println!("dry run: nothing raised, nothing mailed");
+    } else {
+        println!(
+            "raised {}, severity raised {}, resolved {}, escalated {}; {} digest(s) sent via {} for {} warning(s)",
+            report.raised,
+            report.raised_again,
+            report.resolved,
+            report.escalated,
+            report.mails_sent,
+            engine.mailer().describe(),
+            report.notified
+        );
+        for (to, error) in &report.mails_failed {
+            println!("  ✗ mail to {to} not delivered (next run retries): {error}");
+        }
+    }
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} rule(s) failed", report.failed.len()).into())
+    }
+}
+
+async fn list_warnings(warehouse: &warehouse::Warehouse, status: &str) -> CommandResult {
+    let filter = match status {
+        "all" => String::new(),
+        "open" | "acknowledged" | "resolved" => format!("WHERE status = '{status}'"),
+        other => {
+            return Err(format!(
+                "--status: `{other}` is not one of open, acknowledged, resolved, all"
+            )
+            .into());
+        }
+    };
+    let batches = warehouse
+        .context()
+        .sql(&format!(
+            "SELECT warning_id, rule, severity, status, org_id, member_id, detail, \
+                    CAST(deadline AS VARCHAR) AS deadline, escalated_to \
+             FROM warnings {filter} ORDER BY raised_at, warning_id"
+        ))
+        .await?
+        .collect()
+        .await?;
+    println!(
+        "{}",
+        warehouse::arrow::util::pretty::pretty_format_batches(&batches)?
+    );
+    Ok(())
+}
+
+/// Rows of text as a bordered table.
+fn text_table(
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<String, warehouse::arrow::error::ArrowError> {
+    use warehouse::arrow::array::{ArrayRef, StringArray};
+    let columns: Vec<(String, ArrayRef)> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let values: Vec<&str> = rows.iter().map(|r| r[i].as_str()).collect();
+            (
+                h.to_string(),
+                std::sync::Arc::new(StringArray::from(values)) as ArrayRef,
+            )
+        })
+        .collect();
+    let batch = warehouse::arrow::array::RecordBatch::try_from_iter(columns)?;
+    Ok(warehouse::arrow::util::pretty::pretty_format_batches(&[batch])?.to_string())
+}

@@ -24,6 +24,7 @@ pub struct Config {
     pub sql: SqlSettings,
     pub log: LogSettings,
     pub scheduler: SchedulerSettings,
+    pub mail: MailConfig,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
 }
@@ -84,6 +85,42 @@ pub struct SqlSettings {
     pub memory_limit_bytes: usize,
 }
 
+/// Where the warning digests go: an SMTP server, or (no host) `.eml` files in `outbox`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// SMTP host; empty = write the digests as `.eml` files to `outbox`.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (port 587), `tls` (465) or `none` (a relay on loopback).
+    pub security: String,
+    pub username: String,
+    pub password: String,
+    /// The sender of the digests.
+    pub from: String,
+    /// The folder of `.eml` files when no SMTP host is set.
+    pub outbox: String,
+    /// Attempts per digest, and the wait before the second (doubling after).
+    pub attempts: u32,
+    pub retry_backoff_ms: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            security: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "党建测控预警 <dangjian@localhost>".into(),
+            outbox: "./data/outbox".into(),
+            attempts: 3,
+            retry_backoff_ms: 500,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerSettings {
@@ -130,6 +167,7 @@ impl Default for Config {
             sql: SqlSettings::default(),
             log: LogSettings::default(),
             scheduler: SchedulerSettings::default(),
+            mail: MailConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -265,6 +303,28 @@ impl Config {
             timeout: Duration::from_secs(self.sql.timeout_secs),
             memory_limit: self.sql.memory_limit_bytes,
         }
+    }
+
+    pub fn mail_settings(&self) -> Result<dashboards::mail::MailSettings, ConfigError> {
+        let security = dashboards::mail::Security::parse(&self.mail.security).ok_or_else(|| {
+            ConfigError::Invalid {
+                message: format!(
+                    "mail.security: `{}` is not one of starttls, tls, none",
+                    self.mail.security
+                ),
+            }
+        })?;
+        Ok(dashboards::mail::MailSettings {
+            smtp_host: self.mail.smtp_host.clone(),
+            smtp_port: self.mail.smtp_port,
+            security,
+            username: self.mail.username.clone(),
+            password: self.mail.password.clone(),
+            from: self.mail.from.clone(),
+            outbox: PathBuf::from(&self.mail.outbox),
+            attempts: self.mail.attempts,
+            backoff: Duration::from_millis(self.mail.retry_backoff_ms),
+        })
     }
 
     pub fn ingest_config(&self) -> ingest::IngestConfig {

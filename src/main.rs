@@ -11,7 +11,7 @@
 //! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
 //!   serves until a shutdown signal, then commits what it holds.
 //! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
-//! - [`commands`]: `sql`, `refresh`, `token` and `config` commands.
+//! - [`commands`]: `sql`, `refresh`, `warnings`, `token` and `config` commands.
 
 // A binary crate: `pub` marks what a module offers the rest of the binary.
 #![allow(unreachable_pub)]
@@ -55,6 +55,9 @@ enum Command {
     Sql(commands::SqlArgs),
     /// Refresh materialised cockpit models now (all, or the ones named).
     Refresh(commands::RefreshArgs),
+    /// Early warnings (党建测控预警): run the rules, list the warnings.
+    #[command(subcommand)]
+    Warnings(commands::WarningsCommand),
     /// Make bearer tokens and their hashes for the config.
     #[command(subcommand)]
     Token(commands::TokenCommand),
@@ -79,6 +82,9 @@ fn main() -> ExitCode {
             }
             Command::Refresh(args) => {
                 commands::refresh_command(cli.config.as_deref(), &cli.set, args).await
+            }
+            Command::Warnings(cmd) => {
+                commands::warnings_command(cli.config.as_deref(), &cli.set, cmd).await
             }
             Command::Token(cmd) => commands::token_command(cmd),
             Command::Config => commands::config_command(),

@@ -112,8 +112,20 @@ impl App {
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let tokens = TokenStore::from_config(&config.tokens)?;
         let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
-        let specs = dashboards::spec::Specs::embedded(warehouse.catalog())?;
+        let specs = dashboards::spec::Specs::embedded_fitting(warehouse.catalog());
         let cockpit = Arc::new(dashboards::Cockpit::new(specs, runner.clone()));
+        let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
+        let public_url = if config.public_url.is_empty() {
+            format!("http://{}", config.listen)
+        } else {
+            config.public_url.clone()
+        };
+        let warnings = Arc::new(dashboards::WarningEngine::new(
+            warehouse.clone(),
+            ingest.clone(),
+            mailer,
+            public_url,
+        )?);
         Ok(Self {
             state: AppState {
                 config: Arc::new(config),
@@ -122,6 +134,8 @@ impl App {
                 tokens: Arc::new(tokens),
                 runner,
                 cockpit,
+                warnings,
+                acks: Default::default(),
                 ready: Arc::new(AtomicBool::new(true)),
             },
         })
@@ -175,9 +189,22 @@ impl App {
                 state.runner.clone(),
                 Arc::new(dashboards::SystemClock),
             )?);
-            Some(tokio::spawn(scheduler.run(async move {
-                scheduler_stopped.await.ok();
-            })))
+            let rules = state.warnings.clone().run_scheduled(
+                Arc::new(dashboards::SystemClock),
+                async move {
+                    scheduler_stopped.await.ok();
+                },
+            );
+            Some(tokio::spawn(async move {
+                // The models and the rules stop together.
+                let (stop_models, models_stopped) = tokio::sync::oneshot::channel::<()>();
+                let models = tokio::spawn(scheduler.run(async move {
+                    models_stopped.await.ok();
+                }));
+                rules.await;
+                stop_models.send(()).ok();
+                models.await.ok();
+            }))
         } else {
             tracing::info!("scheduler disabled: models refresh only by `dangjian refresh`");
             None

@@ -37,6 +37,9 @@ pub enum Error {
     #[error(transparent)]
     Warehouse(#[from] warehouse::Error),
 
+    #[error("storing the warning events failed: {0}")]
+    Ingest(String),
+
     #[error("table `{table}`: {source}")]
     Table {
         table: String,
@@ -53,7 +56,7 @@ impl Error {
             | Error::UnknownDashboard { .. }
             | Error::InvalidParameter { .. } => Fault::Caller,
             Error::Warehouse(e) => e.fault(),
-            Error::Table { .. } => Fault::External,
+            Error::Table { .. } | Error::Ingest(_) => Fault::External,
         }
     }
 }

@@ -14,6 +14,9 @@
 //! - [`spec`]: the dashboard specs, `dashboards/*.toml` (panels → models, chart kinds).
 //! - [`render`]: [`Cockpit`] — a spec for an org and a period → every panel's JSON, from
 //!   the materialised tables, or live over the events recorded up to `as_of`.
+//! - [`warnings`]: [`WarningEngine`] — the rules of `queries/warnings/` at an instant,
+//!   their lifecycle as `warning.*` events, escalation, and the digest mail.
+//! - [`mail`]: SMTP (`lettre`) or an outbox folder of `.eml` files, with retries.
 //! - [`web`]: the web cockpit's assets (`dashboards/web/`), embedded in the binary.
 //! - [`scheduler`]: [`Scheduler`] — runs each model when its schedule falls due, never the
 //!   same model twice at once, a failing model isolated from the others, and on start-up
@@ -28,10 +31,12 @@
 
 pub mod clock;
 pub mod error;
+pub mod mail;
 pub mod materialise;
 pub mod render;
 pub mod scheduler;
 pub mod spec;
+pub mod warnings;
 pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -39,3 +44,4 @@ pub use error::{Error, Result};
 pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};
 pub use render::{Cockpit, Period};
 pub use scheduler::{ModelSchedule, Scheduler};
+pub use warnings::{RunReport, Severity, WarningEngine};

@@ -121,6 +121,19 @@ impl Specs {
         )
     }
 
+    /// The built-in specs that fit `catalog`; the others are logged and left out (a
+    /// `queries.dir` without some model must not stop the server).
+    pub fn embedded_fitting(catalog: &QueryCatalog) -> Self {
+        let mut dashboards = Vec::new();
+        for (file, text) in SPECS {
+            match Self::load([(file.to_string(), text.to_string())], catalog) {
+                Ok(mut one) => dashboards.append(&mut one.dashboards),
+                Err(e) => tracing::warn!(error = %e, "dashboard left out"),
+            }
+        }
+        Self { dashboards }
+    }
+
     /// Parses `(file name, text)` pairs and checks them: ids unique, every panel's
     /// model in the catalog, at least one measure, panel ids unique per dashboard.
     pub fn load(

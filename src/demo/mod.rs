@@ -58,6 +58,10 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let defaults = vec![
         format!("storage.url={:?}", warehouse_dir.display().to_string()),
         format!("listen={:?}", args.listen),
+        format!(
+            "mail.outbox={:?}",
+            args.data_dir.join("outbox").display().to_string()
+        ),
     ];
     // Demo defaults first; the user's file, environment and --set still win.
     let mut config = load_config(file, &[defaults, sets.to_vec()].concat(), Vec::new())?;
@@ -87,17 +91,40 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let tokens = demo_tokens(&plan);
     config.tokens = tokens.iter().map(|(t, _)| t.clone()).collect();
     write_demo_files(&args.data_dir, &config, &tokens)?;
+    let app = App::from_parts(config, warehouse, ingest.clone())?;
+    run_warnings(&app, today).await;
     if args.no_serve {
         ingest.shutdown().await;
         print_tokens(None, &tokens, &args.data_dir);
         return Ok(());
     }
-    let app = App::from_parts(config, warehouse, ingest)?;
     let listener = TcpListener::bind(&app.state.config.listen).await?;
     let url = app.public_url(&listener)?;
     app.print_banner(&listener, &[])?;
     print_tokens(Some(&url), &tokens, &args.data_dir);
     app.serve(listener, shutdown_signal()).await
+}
+
+/// Runs the early-warning rules twice, as a scheduler would have: two weeks ago
+/// (raising the lapses of then, mailed to the outbox) and today (raising the new ones,
+/// resolving what was fixed, escalating what nobody acknowledged in time).
+async fn run_warnings(app: &App, today: chrono::NaiveDate) {
+    let engine = &app.state.warnings;
+    for day in [today - chrono::Days::new(14), today] {
+        let as_of = crate::commands::parse_as_of(&day.to_string()).expect("a day parses");
+        match engine.run(&[], as_of, false).await {
+            Ok(r) => eprintln!(
+                "预警 {day}: {} findings; raised {}, resolved {}, escalated {}; {} digest(s) → {}",
+                r.findings.len(),
+                r.raised + r.raised_again,
+                r.resolved,
+                r.escalated,
+                r.mails_sent,
+                engine.mailer().describe()
+            ),
+            Err(e) => eprintln!("预警 {day}: the warning run failed: {e}"),
+        }
+    }
 }
 
 /// Streams the generated events into the ingest writer, a few requests in flight so

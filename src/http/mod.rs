@@ -11,6 +11,8 @@
 //! | `GET /api/v1/dashboards` | all but producer | the dashboard specs |
 //! | `GET /api/v1/dashboards/{id}` | all but producer | every panel's data for an org in scope |
 //! | `GET /api/v1/queries` | admin, leader, analyst | the SQL files of `queries/` |
+//! | `GET /api/v1/warnings` | all but producer | warnings in scope, filtered |
+//! | `POST /api/v1/warnings/{id}/ack` | secretary of the org or above, admin | acknowledge |
 //! | `GET /`, `GET /assets/{*path}` | anyone | the web cockpit (it signs in with a token) |
 
 mod auth;
@@ -20,6 +22,7 @@ mod events;
 mod health;
 mod queries;
 mod sql;
+mod warnings;
 mod web;
 
 pub use sql::rows_json;
@@ -55,6 +58,10 @@ pub struct AppState {
     pub runner: Arc<::dashboards::ModelRunner>,
     /// The dashboard specs and their rendering.
     pub cockpit: Arc<::dashboards::Cockpit>,
+    /// The early-warning rules, their lifecycle and the digest mail.
+    pub warnings: Arc<::dashboards::WarningEngine>,
+    /// Serialises acknowledgements (check, then write).
+    pub acks: Arc<tokio::sync::Mutex<()>>,
     /// False once shutdown began: `/readyz` turns 503 so balancers stop sending.
     pub ready: Arc<AtomicBool>,
 }
@@ -71,6 +78,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboards", get(dashboards::list))
         .route("/dashboards/{id}", get(dashboards::show))
         .route("/queries", get(queries::list))
+        .route("/warnings", get(warnings::list))
+        .route("/warnings/{id}/ack", post(warnings::acknowledge))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new().gzip(true));
     Router::new()

@@ -5,6 +5,7 @@
 //! - `sql`: the read-only and limit rules of the SQL endpoint, formats, the CLI;
 //! - `access`: the token / role / scope matrix;
 //! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
+//! - `warnings`: the warning lifecycle, digest mail over real SMTP, ack over HTTP;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
 // Test modules share helpers with `pub`.
@@ -16,3 +17,4 @@ mod ingest;
 mod slt;
 mod sql;
 mod support;
+mod warnings;

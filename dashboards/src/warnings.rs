@@ -1,0 +1,740 @@
+//! Early warnings (党建测控预警): the rules of `queries/warnings/`, their lifecycle as
+//! events, and the digest mail to branch secretaries.
+//!
+//! A run evaluates rules at an instant (`as_of`) and compares the findings with the
+//! warnings not yet resolved (the `warnings` view; same rule + subject = same warning):
+//! - a new finding raises `warning.raised` (a fresh `warning_id`, the acknowledgement
+//!   deadline = as_of date + the rule's `ack_days`);
+//! - a finding already open is left alone, unless its severity rose: then the same
+//!   `warning_id` is raised again with the higher severity (and mailed again);
+//! - an open warning its rule no longer finds gets `warning.resolved` (only for rules
+//!   whose query succeeded in this run — a broken rule resolves nothing);
+//! - an unacknowledged warning past its deadline gets `warning.escalated` to the parent
+//!   of its org, whose secretary is mailed.
+//!
+//! The events go through the ingest path like every other event. Then every warning
+//! that `needs_mail` is put in one digest per secretary; `warning.notified` is recorded
+//! only after the mail server accepted the digest. A digest that cannot be delivered
+//! leaves its warnings un-notified, so the next run tries again — nothing is mailed
+//! twice once accepted, and nothing is lost when the server is down.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
+use ingest::Ingestor;
+use lettre::message::Mailbox;
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+use warehouse::Warehouse;
+use warehouse::json::rows_json;
+use warehouse::queries::{QueryFile, QueryKind};
+
+use crate::clock::Clock;
+use crate::mail::{Digest, Mailer};
+use crate::scheduler::ModelSchedule;
+use crate::{Error, Result};
+
+/// The actor of the events the engine writes.
+pub const ACTOR: &str = "dangjian-warnings";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Notice,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "notice" => Some(Self::Notice),
+            "warning" => Some(Self::Warning),
+            "critical" => Some(Self::Critical),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Notice => "notice",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Notice => "提示",
+            Self::Warning => "预警",
+            Self::Critical => "严重",
+        }
+    }
+}
+
+/// One rule file of `queries/warnings/`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub file: QueryFile,
+    pub name: String,
+    pub title: String,
+    pub schedule: ModelSchedule,
+    /// `member` or `org`: what the finding is about.
+    pub subject: String,
+    pub ack_days: u64,
+    /// Chinese text with `{column}` placeholders.
+    pub message: String,
+}
+
+impl Rule {
+    pub fn from_file(file: &QueryFile) -> Result<Self> {
+        let invalid = |reason: String| Error::Spec {
+            file: file.path.clone(),
+            reason,
+        };
+        let get = |key: &str| {
+            file.get(key)
+                .map(str::to_string)
+                .ok_or_else(|| invalid(format!("the header has no `{key}:` line")))
+        };
+        let schedule = ModelSchedule::parse(&file.name, &get("schedule")?)?;
+        let subject = get("subject")?;
+        if subject != "member" && subject != "org" {
+            return Err(invalid(format!(
+                "subject `{subject}` is neither member nor org"
+            )));
+        }
+        let ack_days = get("ack_days")?
+            .trim()
+            .parse()
+            .map_err(|_| invalid("ack_days is not a whole number of days".into()))?;
+        Ok(Self {
+            name: file.name.clone(),
+            title: get("title")?,
+            schedule,
+            subject,
+            ack_days,
+            message: get("message")?,
+            file: file.clone(),
+        })
+    }
+
+    /// The message with `{column}` replaced by the finding's values.
+    fn message_for(&self, facts: &Map<String, Value>) -> String {
+        let mut out = self.message.clone();
+        for (k, v) in facts {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => "—".into(),
+                Value::Number(n) => match n.as_f64() {
+                    Some(f) if n.is_f64() => format!("{:.2}", f)
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string(),
+                    _ => n.to_string(),
+                },
+                other => other.to_string(),
+            };
+            out = out.replace(&format!("{{{k}}}"), &text);
+        }
+        out
+    }
+}
+
+/// One row of a rule's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub org_id: String,
+    pub member_id: Option<String>,
+    /// The member for member rules, else the org.
+    pub subject_id: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct RunReport {
+    pub as_of: Option<DateTime<Utc>>,
+    pub findings: Vec<Finding>,
+    /// Rules whose query failed: (rule, error).
+    pub failed: Vec<(String, String)>,
+    pub raised: usize,
+    pub raised_again: usize,
+    pub resolved: usize,
+    pub escalated: usize,
+    /// Digests accepted by the mail server / outbox, and warnings they notified.
+    pub mails_sent: usize,
+    pub notified: usize,
+    /// Digests that could not be delivered: (recipient, error).
+    pub mails_failed: Vec<(String, String)>,
+}
+
+/// A warning not yet resolved, as the `warnings` view folds it.
+#[derive(Debug, Clone)]
+struct Active {
+    warning_id: String,
+    rule: String,
+    subject_id: String,
+    severity: Severity,
+    org_id: String,
+    deadline: Option<NaiveDate>,
+    acknowledged: bool,
+    escalated: bool,
+}
+
+pub struct WarningEngine {
+    warehouse: Arc<Warehouse>,
+    ingest: Arc<Ingestor>,
+    mailer: Mailer,
+    rules: Vec<Rule>,
+    /// Links in mails point here (`{public_url}/#/warnings?id=…`).
+    public_url: String,
+    /// Two runs never overlap.
+    running: Mutex<()>,
+}
+
+impl std::fmt::Debug for WarningEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WarningEngine")
+            .field("rules", &self.rules.len())
+            .field("mailer", &self.mailer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WarningEngine {
+    /// The rules of the warehouse's query catalog; a malformed header is an error here,
+    /// at start-up, not at the first run.
+    pub fn new(
+        warehouse: Arc<Warehouse>,
+        ingest: Arc<Ingestor>,
+        mailer: Mailer,
+        public_url: String,
+    ) -> Result<Self> {
+        let rules = warehouse
+            .catalog()
+            .of_kind(QueryKind::Warning)
+            .map(Rule::from_file)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            warehouse,
+            ingest,
+            mailer,
+            rules,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            running: Mutex::new(()),
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// Evaluates `rules` (all when empty) at `as_of`; with `dry_run`, only reports the
+    /// findings. Otherwise raises, resolves and escalates, then mails the digests.
+    pub async fn run(
+        &self,
+        rules: &[String],
+        as_of: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<RunReport> {
+        let _one_run = self.running.lock().await;
+        let selected: Vec<&Rule> = if rules.is_empty() {
+            self.rules.iter().collect()
+        } else {
+            rules
+                .iter()
+                .map(|name| {
+                    self.rule(name).ok_or_else(|| Error::UnknownModel {
+                        model: name.clone(),
+                        known: self
+                            .rules
+                            .iter()
+                            .map(|r| r.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        let mut report = RunReport {
+            as_of: Some(as_of),
+            ..RunReport::default()
+        };
+        let mut succeeded = Vec::new();
+        for rule in &selected {
+            match self.evaluate(rule, as_of).await {
+                Ok(mut findings) => {
+                    succeeded.push(rule.name.clone());
+                    report.findings.append(&mut findings);
+                }
+                Err(e) => {
+                    tracing::warn!(rule = rule.name, error = %e, "warning rule failed");
+                    report.failed.push((rule.name.clone(), e.to_string()));
+                }
+            }
+        }
+        if dry_run {
+            return Ok(report);
+        }
+        let findings = std::mem::take(&mut report.findings);
+        let events = self
+            .lifecycle(&findings, &succeeded, as_of, &mut report)
+            .await?;
+        report.findings = findings;
+        if !events.is_empty() {
+            self.ingest
+                .ingest(events)
+                .await
+                .map_err(|e| Error::Ingest(e.to_string()))?;
+        }
+        self.deliver(&mut report).await?;
+        tracing::info!(
+            findings = report.findings.len(),
+            raised = report.raised,
+            raised_again = report.raised_again,
+            resolved = report.resolved,
+            escalated = report.escalated,
+            mails = report.mails_sent,
+            failed_rules = report.failed.len(),
+            "warning run"
+        );
+        Ok(report)
+    }
+
+    /// One rule's findings at `as_of`.
+    pub async fn evaluate(&self, rule: &Rule, as_of: DateTime<Utc>) -> Result<Vec<Finding>> {
+        let mut params = self.warehouse.catalog().params().clone();
+        let local = as_of.with_timezone(&ingest::china_time());
+        params.insert(
+            "as_of".into(),
+            local.to_rfc3339_opts(SecondsFormat::Secs, false),
+        );
+        params.insert("as_of_date".into(), local.date_naive().to_string());
+        let sql = rule.file.render(&params)?;
+        let query_error = |source| Error::Query {
+            model: rule.name.clone(),
+            source,
+        };
+        let batches = self
+            .warehouse
+            .context()
+            .sql(&sql)
+            .await
+            .map_err(query_error)?
+            .collect()
+            .await
+            .map_err(query_error)?;
+        let rows = rows_json(&batches).map_err(|e| {
+            query_error(warehouse::datafusion::error::DataFusionError::ArrowError(
+                Box::new(e),
+                None,
+            ))
+        })?;
+        let mut findings = Vec::new();
+        for row in rows.as_array().into_iter().flatten() {
+            let Some(facts) = row.as_object() else {
+                continue;
+            };
+            let text = |k: &str| facts.get(k).and_then(Value::as_str).map(str::to_string);
+            let bad = |what: &str| Error::Spec {
+                file: rule.file.path.clone(),
+                reason: format!("a finding {what}: {row}"),
+            };
+            let org_id = text("org_id").ok_or_else(|| bad("has no org_id"))?;
+            let member_id = text("member_id");
+            let severity = text("severity")
+                .as_deref()
+                .and_then(Severity::parse)
+                .ok_or_else(|| bad("has no severity of notice, warning or critical"))?;
+            let subject_id = if rule.subject == "member" {
+                member_id
+                    .clone()
+                    .ok_or_else(|| bad("of a member rule has no member_id"))?
+            } else {
+                org_id.clone()
+            };
+            findings.push(Finding {
+                rule: rule.name.clone(),
+                title: rule.title.clone(),
+                org_id,
+                member_id,
+                subject_id,
+                severity,
+                message: rule.message_for(facts),
+            });
+        }
+        Ok(findings)
+    }
+
+    async fn active(&self) -> Result<Vec<Active>> {
+        let rows = self
+            .query(
+                "SELECT warning_id, rule, subject_id, severity, org_id, \
+                        CAST(deadline AS VARCHAR) AS deadline, \
+                        acknowledged_at IS NOT NULL AS acknowledged, \
+                        escalated_at IS NOT NULL AS escalated \
+                 FROM warnings WHERE status <> 'resolved'",
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(Active {
+                    warning_id: r["warning_id"].as_str()?.to_string(),
+                    rule: r["rule"].as_str()?.to_string(),
+                    subject_id: r["subject_id"].as_str()?.to_string(),
+                    severity: Severity::parse(r["severity"].as_str()?)?,
+                    org_id: r["org_id"].as_str()?.to_string(),
+                    deadline: r["deadline"]
+                        .as_str()
+                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+                    acknowledged: r["acknowledged"].as_bool().unwrap_or(false),
+                    escalated: r["escalated"].as_bool().unwrap_or(false),
+                })
+            })
+            .collect())
+    }
+
+    /// The lifecycle events of a run (not yet stored), counted into `report`.
+    async fn lifecycle(
+        &self,
+        findings: &[Finding],
+        succeeded: &[String],
+        as_of: DateTime<Utc>,
+        report: &mut RunReport,
+    ) -> Result<Vec<Value>> {
+        let active = self.active().await?;
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+        let today = as_of.with_timezone(&ingest::china_time()).date_naive();
+        let by_key: HashMap<(&str, &str), &Active> = active
+            .iter()
+            .map(|a| ((a.rule.as_str(), a.subject_id.as_str()), a))
+            .collect();
+        let event = |event_type: &str, org_id: &str, member_id: Option<&str>, payload: Value| {
+            let mut e = json!({
+                "event_type": event_type,
+                "occurred_at": now,
+                "org_id": org_id,
+                "actor_id": ACTOR,
+                "payload": payload,
+            });
+            if let Some(m) = member_id {
+                e["member_id"] = json!(m);
+            }
+            e
+        };
+        let mut events = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for f in findings {
+            if !seen.insert((f.rule.as_str(), f.subject_id.as_str())) {
+                continue; // a rule answering the same subject twice: the first row counts
+            }
+            let rule = self.rule(&f.rule).expect("findings come from known rules");
+            let warning_id = match by_key.get(&(f.rule.as_str(), f.subject_id.as_str())) {
+                None => {
+                    report.raised += 1;
+                    uuid::Uuid::now_v7().to_string()
+                }
+                Some(a) if f.severity > a.severity => {
+                    report.raised_again += 1;
+                    a.warning_id.clone()
+                }
+                Some(_) => continue,
+            };
+            let deadline = today
+                .checked_add_days(Days::new(rule.ack_days))
+                .unwrap_or(today);
+            events.push(event(
+                "warning.raised",
+                &f.org_id,
+                f.member_id.as_deref(),
+                json!({
+                    "warning_id": warning_id,
+                    "rule": f.rule,
+                    "severity": f.severity.as_str(),
+                    "subject_kind": rule.subject,
+                    "subject_id": f.subject_id,
+                    "detail": f.message,
+                    "deadline": deadline.to_string(),
+                }),
+            ));
+        }
+        let orgs = self.warehouse.orgs();
+        for a in &active {
+            let found = seen.contains(&(a.rule.as_str(), a.subject_id.as_str()));
+            if !found && succeeded.contains(&a.rule) {
+                report.resolved += 1;
+                events.push(event(
+                    "warning.resolved",
+                    &a.org_id,
+                    None,
+                    json!({"warning_id": a.warning_id}),
+                ));
+                continue;
+            }
+            let overdue = a.deadline.is_some_and(|d| d < today);
+            if overdue && !a.acknowledged && !a.escalated {
+                let Some(parent) = orgs.get(&a.org_id).and_then(|n| n.parent) else {
+                    continue; // the top of the tree has nobody above it
+                };
+                report.escalated += 1;
+                events.push(event(
+                    "warning.escalated",
+                    &a.org_id,
+                    None,
+                    json!({"warning_id": a.warning_id, "to_org_id": parent}),
+                ));
+            }
+        }
+        Ok(events)
+    }
+
+    /// Mails every warning that needs it, one digest per secretary, and records
+    /// `warning.notified` for the digests the server accepted.
+    async fn deliver(&self, report: &mut RunReport) -> Result<()> {
+        let pending = self
+            .query(
+                "SELECT w.warning_id, w.rule, w.severity, w.org_id, w.member_id, w.subject_id, \
+                        w.detail, CAST(w.deadline AS VARCHAR) AS deadline, w.escalated_to, \
+                        w.escalated_at IS NOT NULL AS escalated, o.name AS org_name \
+                 FROM warnings w LEFT JOIN orgs o ON o.org_id = w.org_id \
+                 WHERE w.needs_mail ORDER BY w.raised_at, w.warning_id",
+            )
+            .await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let secretaries = self.secretaries().await?;
+        let orgs = self.warehouse.orgs();
+        // The secretary of `org`, or of the nearest org above it that has one.
+        let recipient = |org: &str| {
+            orgs.path(org)
+                .into_iter()
+                .rev()
+                .find_map(|(id, _)| secretaries.get(&id).cloned())
+        };
+        let mut digests: BTreeMap<String, (Mailbox, Vec<&Value>)> = BTreeMap::new();
+        for w in &pending {
+            let target = w["escalated_to"]
+                .as_str()
+                .or_else(|| w["org_id"].as_str())
+                .unwrap_or_default();
+            match recipient(target) {
+                Some(mailbox) => digests
+                    .entry(mailbox.email.to_string())
+                    .or_insert_with(|| (mailbox, Vec::new()))
+                    .1
+                    .push(w),
+                None => tracing::warn!(org = target, "no secretary with an e-mail address to tell"),
+            }
+        }
+        let mut notified = Vec::new();
+        for (email, (mailbox, items)) in digests {
+            let digest = self.compose(&mailbox, &items);
+            match self.mailer.send(&digest).await {
+                Ok(()) => {
+                    report.mails_sent += 1;
+                    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+                    for w in items {
+                        notified.push(json!({
+                            "event_type": "warning.notified",
+                            "occurred_at": now,
+                            "org_id": w["org_id"],
+                            "actor_id": ACTOR,
+                            "payload": {"warning_id": w["warning_id"], "recipients": [email]},
+                        }));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(to = email, error = %e, "digest not delivered; the next run retries");
+                    report.mails_failed.push((email, e.to_string()));
+                }
+            }
+        }
+        report.notified = notified.len();
+        if !notified.is_empty() {
+            self.ingest
+                .ingest(notified)
+                .await
+                .map_err(|e| Error::Ingest(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn secretaries(&self) -> Result<HashMap<String, Mailbox>> {
+        let rows = self
+            .query(
+                "SELECT org_id, secretary_name, secretary_email FROM orgs \
+                 WHERE secretary_email IS NOT NULL",
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let email = r["secretary_email"].as_str()?.parse().ok()?;
+                let name = r["secretary_name"].as_str().map(str::to_string);
+                Some((r["org_id"].as_str()?.to_string(), Mailbox::new(name, email)))
+            })
+            .collect())
+    }
+
+    /// The digest for one secretary: new and escalated warnings grouped by severity.
+    fn compose(&self, to: &Mailbox, items: &[&Value]) -> Digest {
+        let name = to.name.clone().unwrap_or_else(|| "书记".into());
+        let (escalated, new): (Vec<&&Value>, Vec<&&Value>) = items
+            .iter()
+            .partition(|w| w["escalated"].as_bool().unwrap_or(false));
+        let subject = format!(
+            "【党建预警】{name}同志：新预警 {} 条，升级预警 {} 条",
+            new.len(),
+            escalated.len()
+        );
+        let mut text =
+            format!("{name}同志：\n\n党建测控预警系统本次运行发现以下需要您处理的事项。\n");
+        let mut html = format!(
+            "<html><body style=\"font-family:sans-serif\"><p>{}同志：</p><p>党建测控预警系统本次运行发现以下需要您处理的事项。</p>",
+            escape(&name)
+        );
+        for (heading, group) in [
+            ("新预警", &new),
+            ("升级预警（逾期未确认，已上报上级党组织）", &escalated),
+        ] {
+            if group.is_empty() {
+                continue;
+            }
+            text.push_str(&format!("\n== {heading} ==\n"));
+            html.push_str(&format!("<h2>{heading}</h2>"));
+            for severity in [Severity::Critical, Severity::Warning, Severity::Notice] {
+                let of: Vec<_> = group
+                    .iter()
+                    .filter(|w| w["severity"].as_str() == Some(severity.as_str()))
+                    .collect();
+                if of.is_empty() {
+                    continue;
+                }
+                text.push_str(&format!("\n[{}] {} 条\n", severity.label(), of.len()));
+                html.push_str(&format!(
+                    "<h3>{}（{} 条）</h3><ul>",
+                    severity.label(),
+                    of.len()
+                ));
+                for w in of {
+                    let rule = w["rule"].as_str().unwrap_or_default();
+                    let title = self.rule(rule).map(|r| r.title.as_str()).unwrap_or(rule);
+                    let org = w["org_name"]
+                        .as_str()
+                        .or(w["org_id"].as_str())
+                        .unwrap_or_default();
+                    let who = match w["member_id"].as_str() {
+                        Some(m) => format!("{org} · 党员 {m}"),
+                        None => org.to_string(),
+                    };
+                    let detail = w["detail"].as_str().unwrap_or_default();
+                    let deadline = w["deadline"].as_str().unwrap_or("—");
+                    let link = format!(
+                        "{}/#/warnings?id={}",
+                        self.public_url,
+                        w["warning_id"].as_str().unwrap_or_default()
+                    );
+                    text.push_str(&format!(
+                        "- {title}｜{who}｜{detail}（请于 {deadline} 前确认：{link}）\n"
+                    ));
+                    html.push_str(&format!(
+                        "<li><b>{}</b>｜{}｜{}（请于 {} 前<a href=\"{}\">确认</a>）</li>",
+                        escape(title),
+                        escape(&who),
+                        escape(detail),
+                        escape(deadline),
+                        escape(&link)
+                    ));
+                }
+                html.push_str("</ul>");
+            }
+        }
+        text.push_str("\n此邮件由智慧党建平台自动发送。\n");
+        html.push_str("<p style=\"color:#888\">此邮件由智慧党建平台自动发送。</p></body></html>");
+        Digest {
+            to: vec![to.clone()],
+            subject,
+            text,
+            html,
+        }
+    }
+
+    async fn query(&self, sql: &str) -> Result<Vec<Value>> {
+        let query_error = |source| Error::Query {
+            model: "warnings".into(),
+            source,
+        };
+        let batches = self
+            .warehouse
+            .context()
+            .sql(sql)
+            .await
+            .map_err(query_error)?
+            .collect()
+            .await
+            .map_err(query_error)?;
+        let rows = rows_json(&batches).map_err(|e| {
+            query_error(warehouse::datafusion::error::DataFusionError::ArrowError(
+                Box::new(e),
+                None,
+            ))
+        })?;
+        Ok(rows.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Runs each rule when its schedule falls due (rules due at the same instant run
+    /// together, so their findings share one digest per secretary) until `shutdown`.
+    pub async fn run_scheduled(
+        self: Arc<Self>,
+        clock: Arc<dyn Clock>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            let now = clock.now();
+            let Some(next) = self
+                .rules
+                .iter()
+                .filter_map(|r| r.schedule.next_after(now))
+                .min()
+            else {
+                return;
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = clock.sleep_until(next) => {}
+            }
+            let due: Vec<String> = self
+                .rules
+                .iter()
+                .filter(|r| r.schedule.next_after(now) == Some(next))
+                .map(|r| r.name.clone())
+                .collect();
+            if let Err(e) = self.run(&due, next, false).await {
+                tracing::error!(error = %e, "warning run failed");
+            }
+        }
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
