@@ -6,6 +6,8 @@
 # The server is `dangjian demo --seed 42 --today 2026-11-25 --data-dir DIR` (it writes
 # DIR/demo-tokens.json). Needs node ≥ 20, Debian's chromium (apt-get install -y chromium
 # fonts-noto-cjk) and playwright-core from package-lock.json (installed here when missing).
+# DANGJIAN_WEB_TIMEOUT_MS bounds each wait (default 90 s); DANGJIAN_RENDER_BUDGET_MS the first
+# render of the cockpit (default 15 s; the goal, 1.5 s, is reported).
 # Screenshots and the render measurement go to ${DANGJIAN_SCREENSHOTS:-target/screenshots}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
