@@ -369,7 +369,10 @@ test('a secretary acknowledges a warning and it leaves the open list', async () 
     await page.click(`#warning-list tr.w-row[data-id="${id}"]`);
     const detail = await page.textContent('#warning-detail');
     assert.match(detail, /已与本人谈话/);
-    assert.match(detail, new RegExp(sec.name));
+    const acked = (await (await fetch(`${BASE}/api/v1/warnings?status=acknowledged`, { headers: { Authorization: `Bearer ${sec.token}` } })).json())
+      .warnings.find((w) => w.warning_id === id);
+    assert.ok(acked && acked.acknowledged_by && acked.acknowledged_at, 'recorded who acknowledged it and when');
+    assert.match(detail, new RegExp(acked.acknowledged_by));
     assert.equal(await page.$('#ack-btn'), null, 'no second acknowledgement');
     // A second acknowledgement through the API is a conflict.
     const again = await fetch(`${BASE}/api/v1/warnings/${encodeURIComponent(id)}/ack`, {
