@@ -18,7 +18,7 @@ use warehouse::json::rows_json;
 use warehouse::live::LiveTable;
 
 use crate::materialise::{ModelRunner, ModelTable};
-use crate::spec::{PanelSpec, Rows, Specs};
+use crate::spec::{Chart, PanelSpec, Rows, Specs};
 use crate::{Error, Result};
 
 /// Rows a panel answers at most (a panel is a chart, not an export).
@@ -279,6 +279,15 @@ impl Cockpit {
         };
         let mut predicates = vec![format!("org_id IN ({})", quote_list(&org_ids))];
         if let Some(column) = &panel.period {
+            // A key figure shows its change from the period before: give it that row.
+            let period = if panel.chart == Chart::Kpi {
+                Period {
+                    from: period.from - chrono::Months::new(1),
+                    to: period.to,
+                }
+            } else {
+                period
+            };
             let field = schema.field_with_name(column).map_err(|e| {
                 query_error(warehouse::datafusion::error::DataFusionError::ArrowError(
                     Box::new(e),

@@ -43,7 +43,8 @@ pub enum Level {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Chart {
-    /// Large figures: the last row's measures, with the change from the row before.
+    /// Large figures: the last row's measures, with the change from the row before (a
+    /// key figure's rows start one month before `from`, so the first month has one).
     Kpi,
     Funnel,
     Bar,
