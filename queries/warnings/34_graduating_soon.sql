@@ -1,0 +1,96 @@
+-- name: graduating_soon
+-- title: 发展对象或预备党员即将毕业
+-- description: A development target (发展对象) or a probationary member (预备党员) who
+--   graduates within ${graduating_months} months — a probationary member only when that is
+--   before the probation ends — so the branch can plan before the person leaves.
+--   发展党员工作细则 (2014): a development target who will leave the school within three
+--   months is generally not admitted (发展对象未来三个月内将离开工作、学习单位的，一般不办理接收预备党员
+--   的手续); a probationary member who graduates moves on with the probation unfinished
+--   and needs the transfer of the relationship prepared.
+--   Graduation is the expected graduation date of `member.registered`, for people not yet
+--   graduated (`member.graduated`) by the evaluation; dates are China dates. Fires when the
+--   evaluation date <= expected_graduation <= the evaluation date + ${graduating_months}
+--   calendar months (day of the month kept, clipped), for a development target; for a
+--   probationary member (admitted here, not converted by the evaluation) when moreover
+--   expected_graduation < probation_ends, computed as in probation_ending (admission +
+--   12 months + extensions) — one who graduates after the probation ends can be converted
+--   first. days_left = expected graduation − evaluation date. People who left or
+--   transferred out are not counted.
+--   Boundaries, evaluated on 2026-11-25: a development target graduating on 2027-02-25
+--   fires, on 2027-02-26 does not; a probationary member whose probation ends on
+--   2027-01-20 fires when graduating on 2027-01-19, not on 2027-01-20; one graduating on
+--   2027-02-26, before a probation that ends on 2027-06-15, does not fire yet.
+-- schedule: 0 0 8 * * *
+-- subject: member
+-- severity: notice
+-- ack_days: 14
+-- message: {stage_label}{member_name}预计于{expected_graduation}毕业（还有{days_left}天），{reason}
+-- param.graduating_months: 3
+WITH units AS (
+    -- The branch of every org (a Party group's is its parent, any other org its own)
+    -- and whether that branch is dissolved, from a single read of `orgs`.
+    SELECT org_id AS unit_id, branch_id,
+           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
+    FROM (
+        SELECT org_id, dissolved_at,
+               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
+        FROM orgs
+    )
+),
+extended AS (
+    SELECT member_id, sum(json_get_int(payload, 'months')) AS months
+    FROM live_events
+    WHERE event_type = 'member.probation_extended'
+      AND occurred_at <= TIMESTAMP '${as_of}'
+    GROUP BY member_id
+),
+candidates AS (
+    SELECT p.member_id, p.name AS member_name, u.branch_id, p.expected_graduation,
+           CASE WHEN p.probationary_at <= TIMESTAMP '${as_of}' THEN 'probationary'
+                WHEN p.development_target_at <= TIMESTAMP '${as_of}' OR p.stage = 'development_target' THEN 'development_target'
+           END AS stage_now,
+           CAST(p.probationary_at + INTERVAL '8 hours' AS DATE) AS admitted_on,
+           COALESCE(x.months, 0) AS extended_months
+    FROM people p
+    JOIN units u ON u.unit_id = p.org_id
+    LEFT JOIN extended x ON x.member_id = p.member_id
+    WHERE p.status = 'active'
+      AND p.expected_graduation >= DATE '${as_of_date}'
+      AND (p.graduated_at IS NULL OR p.graduated_at > TIMESTAMP '${as_of}')
+      AND (p.converted_at IS NULL OR p.converted_at > TIMESTAMP '${as_of}')
+      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+),
+-- The end of probation as in probation_ending: the end month as an index
+-- (year × 12 + month − 1), the admission's day clipped to that month's last day.
+indexed AS (
+    SELECT *,
+           CAST(date_part('year', admitted_on) * 12 + date_part('month', admitted_on) - 1 + 12 + extended_months AS BIGINT) AS end_index,
+           CAST(date_part('day', admitted_on) AS INT) AS admitted_day
+    FROM candidates
+),
+dated AS (
+    SELECT member_id, member_name, branch_id, expected_graduation, stage_now,
+           CASE WHEN end_index IS NOT NULL THEN
+               make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT),
+                         least(admitted_day,
+                               CAST(date_part('day', make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT), 1)
+                                                     + INTERVAL '1 month' - INTERVAL '1 day') AS INT)))
+           END AS probation_ends
+    FROM indexed
+)
+SELECT branch_id AS org_id,
+       member_id,
+       'notice' AS severity,
+       member_name,
+       CASE stage_now WHEN 'probationary' THEN '预备党员' ELSE '发展对象' END AS stage_label,
+       expected_graduation,
+       probation_ends,
+       CAST(CAST(expected_graduation AS INT) - CAST(DATE '${as_of_date}' AS INT) AS BIGINT) AS days_left,
+       CASE stage_now
+           WHEN 'probationary' THEN concat('早于预备期满（', CAST(probation_ends AS VARCHAR), '），请提前做好转正讨论或组织关系转接')
+           ELSE '不足${graduating_months}个月，一般不再办理接收预备党员手续'
+       END AS reason
+FROM dated
+WHERE stage_now IS NOT NULL
+  AND expected_graduation <= CAST(DATE '${as_of_date}' + INTERVAL '${graduating_months} months' AS DATE)
+  AND (stage_now = 'development_target' OR expected_graduation < probation_ends)
