@@ -113,7 +113,8 @@ struct Setup {
 }
 
 impl Setup {
-    /// `dangjian warnings run --as-of <day>` (the server is stopped meanwhile).
+    /// `dangjian warnings run --as-of <day>` (the server is stopped meanwhile). The
+    /// broken rule fails every run, so the command exits 1 after running the others.
     fn run(&self, as_of: &str, extra: &[&str]) -> String {
         let out = Command::new(BIN)
             .args([
@@ -128,11 +129,13 @@ impl Setup {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
+        assert_eq!(
+            out.status.code(),
+            Some(1),
             "{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        assert!(stdout.contains("✗ rule broken failed"), "{stdout}");
         stdout
     }
 
@@ -191,6 +194,15 @@ async fn warnings_lifecycle_and_digest_mail() {
         std::fs::copy(&path, queries.join("views").join(path.file_name().unwrap())).unwrap();
     }
     std::fs::write(queries.join("warnings/10_dues_gap.sql"), RULE).unwrap();
+    // A rule whose query fails: reported on every run, and the other rule still runs.
+    std::fs::write(
+        queries.join("warnings/20_broken.sql"),
+        RULE.replace("dues_gap", "broken").replace(
+            "FROM live_events WHERE event_type = 'member.registered'",
+            "FROM no_such_table",
+        ),
+    )
+    .unwrap();
     let port = free_port();
     let inbox = scratch.0.join("inbox");
     let config = write_config(
