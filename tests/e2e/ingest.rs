@@ -1,7 +1,6 @@
 //! Ingest over HTTP against the real binary: validation, all-or-nothing, exactly-once,
 //! durability across restarts, SIGKILL and SIGTERM.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -373,23 +372,30 @@ async fn concurrent_clients_each_event_exactly_once_and_restart_keeps_all() {
 }
 
 async fn assert_each_once(server: &Server, acknowledged: &[String]) {
-    let rows = server
-        .rows("SELECT event_id, count(*) AS n FROM events WHERE event_type = 'dues.paid' GROUP BY event_id")
+    // Counted in SQL, not by listing every id: a fast run stores more events than one
+    // answer may hold (`sql.row_limit`).
+    let duplicated = server
+        .rows(
+            "SELECT count(*) AS n FROM (SELECT event_id FROM events WHERE event_type = 'dues.paid' \
+             GROUP BY event_id HAVING count(*) > 1)",
+        )
         .await;
-    let stored: HashMap<String, i64> = rows
-        .iter()
-        .map(|r| {
-            (
-                r["event_id"].as_str().unwrap().to_string(),
-                r["n"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    for id in acknowledged {
+    assert_eq!(duplicated[0]["n"], 0, "no event is stored twice");
+    for chunk in acknowledged.chunks(2_000) {
+        let list = chunk
+            .iter()
+            .map(|id| format!("'{id}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let present = server
+            .rows(&format!(
+                "SELECT count(DISTINCT event_id) AS n FROM events WHERE event_id IN ({list})"
+            ))
+            .await;
         assert_eq!(
-            stored.get(id),
-            Some(&1),
-            "acknowledged event {id} must be stored exactly once"
+            present[0]["n"].as_u64(),
+            Some(chunk.len() as u64),
+            "every acknowledged event is stored"
         );
     }
 }
