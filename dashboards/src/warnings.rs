@@ -738,3 +738,119 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ingest::IngestConfig;
+    use warehouse::StorageRoot;
+    use warehouse::queries::QueryCatalog;
+
+    use super::*;
+    use crate::mail::{MailSettings, Security};
+
+    const RULE: &str = "-- name: registered
+-- title: 测试规则
+-- schedule: 0 0 8 * * *
+-- subject: member
+-- ack_days: 7
+-- message: 党员{member_id}
+SELECT org_id, member_id, 'notice' AS severity
+FROM live_events WHERE event_type = 'member.registered'";
+
+    async fn engine(outbox: &std::path::Path) -> (Arc<WarningEngine>, Arc<Warehouse>) {
+        let views = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/views");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(views)
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                (
+                    format!("views/{name}"),
+                    std::fs::read_to_string(path).unwrap(),
+                )
+            })
+            .collect();
+        files.push(("warnings/10_registered.sql".into(), RULE.into()));
+        let root = StorageRoot::parse(&format!(
+            "memory:///warnings-{}/",
+            uuid::Uuid::now_v7().simple()
+        ))
+        .unwrap();
+        let (warehouse, table) = Warehouse::open(root, QueryCatalog::from_files(files).unwrap())
+            .await
+            .unwrap();
+        let warehouse = Arc::new(warehouse);
+        let ingest = Arc::new(
+            Ingestor::start(warehouse.clone(), table, IngestConfig::default())
+                .await
+                .unwrap(),
+        );
+        let org = |id: &str, kind: &str, parent: Option<&str>| {
+            json!({"event_type": "org.created", "occurred_at": "2025-09-01", "org_id": id,
+                   "payload": {"name": id, "kind": kind, "parent_id": parent}})
+        };
+        let mut events = vec![org("U", "university", None), org("B1", "branch", Some("U"))];
+        for m in ["M1", "M2", "M3"] {
+            events.push(
+                json!({"event_type": "member.registered", "occurred_at": "2025-09-05",
+                "org_id": "B1", "member_id": m,
+                "payload": {"name": m, "student_no": m, "gender": "male", "grade": 2025,
+                            "major": "计算机", "class_name": "1班"}}),
+            );
+        }
+        ingest.ingest(events).await.unwrap();
+        let mailer = Mailer::new(MailSettings {
+            smtp_host: String::new(),
+            smtp_port: 25,
+            security: Security::None,
+            username: String::new(),
+            password: String::new(),
+            from: "预警 <dangjian@localhost>".into(),
+            outbox: outbox.to_path_buf(),
+            attempts: 1,
+            backoff: Duration::from_millis(1),
+        })
+        .unwrap();
+        let engine = WarningEngine::new(warehouse.clone(), ingest, mailer, "http://x".into());
+        (Arc::new(engine.unwrap()), warehouse)
+    }
+
+    /// Without the run lock both runs would see no open warning and raise every finding
+    /// twice; with it the second run finds them open and raises nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn two_runs_never_overlap() {
+        let outbox = std::env::temp_dir().join(format!("dj-outbox-{}", uuid::Uuid::now_v7()));
+        let (engine, warehouse) = engine(&outbox).await;
+        let as_of = Utc::now();
+        let other = engine.clone();
+        let (a, b) = tokio::join!(other.run(&[], as_of, false), engine.run(&[], as_of, false));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.raised + b.raised, 3, "{a:?}\n{b:?}");
+        let batches = warehouse
+            .context()
+            .sql("SELECT count(*) AS n FROM warnings")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let rows = rows_json(&batches).unwrap();
+        assert_eq!(rows[0]["n"], 3, "one warning per member");
+        std::fs::remove_dir_all(outbox).ok();
+    }
+
+    #[test]
+    fn messages_fill_their_placeholders() {
+        let file = QueryFile::parse("warnings/10_x.sql", RULE).unwrap();
+        let rule = Rule::from_file(&file).unwrap();
+        let facts = json!({"member_id": "M7", "x": 1.5})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(rule.message_for(&facts), "党员M7");
+        assert_eq!(Severity::parse("critical"), Some(Severity::Critical));
+        assert!(Severity::Critical > Severity::Warning && Severity::Warning > Severity::Notice);
+    }
+}

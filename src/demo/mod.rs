@@ -125,6 +125,24 @@ async fn run_warnings(app: &App, today: chrono::NaiveDate) {
             Err(e) => eprintln!("预警 {day}: the warning run failed: {e}"),
         }
     }
+    // The cockpit's warnings panel reads a model of the warnings: refresh it now that
+    // there are some.
+    if app
+        .state
+        .runner
+        .materialised()
+        .iter()
+        .any(|m| m.name == "warnings_open")
+    {
+        let run = app
+            .state
+            .runner
+            .refresh("warnings_open", &dashboards::SystemClock)
+            .await;
+        if let Some(e) = run.error {
+            eprintln!("warnings_open: {e}");
+        }
+    }
 }
 
 /// Streams the generated events into the ingest writer, a few requests in flight so
