@@ -224,11 +224,7 @@ pub async fn warnings_command(
         warehouse.clone(),
         ingest.clone(),
         dashboards::mail::Mailer::new(config.mail_settings()?)?,
-        if config.public_url.is_empty() {
-            format!("http://{}", config.listen)
-        } else {
-            config.public_url.clone()
-        },
+        config.link_base(),
     )?;
     let outcome = match cmd {
         WarningsCommand::Run {

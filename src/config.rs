@@ -305,6 +305,15 @@ impl Config {
         }
     }
 
+    /// The base of links in mails: `public_url`, else `http://` + `listen`.
+    pub fn link_base(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.clone()
+        }
+    }
+
     pub fn mail_settings(&self) -> Result<dashboards::mail::MailSettings, ConfigError> {
         let security = dashboards::mail::Security::parse(&self.mail.security).ok_or_else(|| {
             ConfigError::Invalid {

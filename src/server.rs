@@ -115,16 +115,11 @@ impl App {
         let specs = dashboards::spec::Specs::embedded_fitting(warehouse.catalog());
         let cockpit = Arc::new(dashboards::Cockpit::new(specs, runner.clone()));
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
-        let public_url = if config.public_url.is_empty() {
-            format!("http://{}", config.listen)
-        } else {
-            config.public_url.clone()
-        };
         let warnings = Arc::new(dashboards::WarningEngine::new(
             warehouse.clone(),
             ingest.clone(),
             mailer,
-            public_url,
+            config.link_base(),
         )?);
         Ok(Self {
             state: AppState {

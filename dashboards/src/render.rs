@@ -277,7 +277,10 @@ impl Cockpit {
             Rows::Children => orgs.children(org),
             Rows::Subtree => orgs.subtree(org),
         };
-        let mut predicates = vec![format!("org_id IN ({})", quote_list(&org_ids))];
+        let mut predicates = vec![format!(
+            "org_id IN ({})",
+            warehouse::queries::sql_string_list(&org_ids)
+        )];
         if let Some(column) = &panel.period {
             // A key figure shows its change from the period before: give it that row.
             let period = if panel.chart == Chart::Kpi {
@@ -387,17 +390,6 @@ fn panel_json(
         "rows": rows,
         "error": error,
     })
-}
-
-/// `'a', 'b'` — org ids as SQL literals (`NULL` for none, which matches nothing).
-fn quote_list(ids: &[String]) -> String {
-    if ids.is_empty() {
-        return "NULL".into();
-    }
-    ids.iter()
-        .map(|id| format!("'{}'", id.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The period filter for a column, by its type: integer years, dates, or `YYYY-MM…`

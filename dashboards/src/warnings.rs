@@ -28,7 +28,6 @@ use lettre::message::Mailbox;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 use warehouse::Warehouse;
-use warehouse::json::rows_json;
 use warehouse::queries::{QueryFile, QueryKind};
 
 use crate::clock::Clock;
@@ -324,27 +323,9 @@ impl WarningEngine {
         );
         params.insert("as_of_date".into(), local.date_naive().to_string());
         let sql = rule.file.render(&params)?;
-        let query_error = |source| Error::Query {
-            model: rule.name.clone(),
-            source,
-        };
-        let batches = self
-            .warehouse
-            .context()
-            .sql(&sql)
-            .await
-            .map_err(query_error)?
-            .collect()
-            .await
-            .map_err(query_error)?;
-        let rows = rows_json(&batches).map_err(|e| {
-            query_error(warehouse::datafusion::error::DataFusionError::ArrowError(
-                Box::new(e),
-                None,
-            ))
-        })?;
+        let rows = self.warehouse.rows(&sql).await?;
         let mut findings = Vec::new();
-        for row in rows.as_array().into_iter().flatten() {
+        for row in &rows {
             let Some(facts) = row.as_object() else {
                 continue;
             };
@@ -381,7 +362,8 @@ impl WarningEngine {
 
     async fn active(&self) -> Result<Vec<Active>> {
         let rows = self
-            .query(
+            .warehouse
+            .rows(
                 "SELECT warning_id, rule, subject_id, severity, org_id, \
                         CAST(deadline AS VARCHAR) AS deadline, \
                         acknowledged_at IS NOT NULL AS acknowledged, \
@@ -506,7 +488,8 @@ impl WarningEngine {
     /// `warning.notified` for the digests the server accepted.
     async fn deliver(&self, report: &mut RunReport) -> Result<()> {
         let pending = self
-            .query(
+            .warehouse
+            .rows(
                 "SELECT w.warning_id, w.rule, w.severity, w.org_id, w.member_id, w.subject_id, \
                         w.detail, CAST(w.deadline AS VARCHAR) AS deadline, w.escalated_to, \
                         w.escalated_at IS NOT NULL AS escalated, o.name AS org_name \
@@ -576,7 +559,8 @@ impl WarningEngine {
 
     async fn secretaries(&self) -> Result<HashMap<String, Mailbox>> {
         let rows = self
-            .query(
+            .warehouse
+            .rows(
                 "SELECT org_id, secretary_name, secretary_email FROM orgs \
                  WHERE secretary_email IS NOT NULL",
             )
@@ -672,29 +656,6 @@ impl WarningEngine {
             text,
             html,
         }
-    }
-
-    async fn query(&self, sql: &str) -> Result<Vec<Value>> {
-        let query_error = |source| Error::Query {
-            model: "warnings".into(),
-            source,
-        };
-        let batches = self
-            .warehouse
-            .context()
-            .sql(sql)
-            .await
-            .map_err(query_error)?
-            .collect()
-            .await
-            .map_err(query_error)?;
-        let rows = rows_json(&batches).map_err(|e| {
-            query_error(warehouse::datafusion::error::DataFusionError::ArrowError(
-                Box::new(e),
-                None,
-            ))
-        })?;
-        Ok(rows.as_array().cloned().unwrap_or_default())
     }
 
     /// Runs each rule when its schedule falls due (rules due at the same instant run
@@ -828,15 +789,10 @@ FROM live_events WHERE event_type = 'member.registered'";
         let (a, b) = tokio::join!(other.run(&[], as_of, false), engine.run(&[], as_of, false));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.raised + b.raised, 3, "{a:?}\n{b:?}");
-        let batches = warehouse
-            .context()
-            .sql("SELECT count(*) AS n FROM warnings")
-            .await
-            .unwrap()
-            .collect()
+        let rows = warehouse
+            .rows("SELECT count(*) AS n FROM warnings")
             .await
             .unwrap();
-        let rows = rows_json(&batches).unwrap();
         assert_eq!(rows[0]["n"], 3, "one warning per member");
         std::fs::remove_dir_all(outbox).ok();
     }

@@ -68,19 +68,10 @@ pub async fn list(
         }
         predicates.push(format!("rule = '{r}'"));
     }
-    let subtree = app.warehouse.orgs().subtree(&org);
-    let quoted: Vec<String> = subtree
-        .iter()
-        .map(|id| format!("'{}'", id.replace('\'', "''")))
-        .collect();
+    let subtree = warehouse::queries::sql_string_list(&app.warehouse.orgs().subtree(&org));
     // Escalated warnings also belong to the org they went up to.
     predicates.push(format!(
-        "(org_id IN ({0}) OR escalated_to IN ({0}))",
-        if quoted.is_empty() {
-            "NULL".into()
-        } else {
-            quoted.join(", ")
-        }
+        "(org_id IN ({subtree}) OR escalated_to IN ({subtree}))"
     ));
     let sql = format!(
         "SELECT {COLUMNS} FROM warnings WHERE {} \
@@ -223,16 +214,5 @@ fn decorate(app: &AppState, row: &mut serde_json::Map<String, Value>) {
 }
 
 async fn query(app: &AppState, sql: &str) -> Result<Vec<Value>, ApiError> {
-    let batches = app
-        .warehouse
-        .context()
-        .sql(sql)
-        .await
-        .map_err(|e| warehouse::Error::Execution { source: e })?
-        .collect()
-        .await
-        .map_err(|e| warehouse::Error::Execution { source: e })?;
-    let rows = warehouse::json::rows_json(&batches)
-        .map_err(|e| warehouse::Error::Execution { source: e.into() })?;
-    Ok(rows.as_array().cloned().unwrap_or_default())
+    Ok(app.warehouse.rows(sql).await?)
 }

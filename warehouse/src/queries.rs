@@ -132,6 +132,19 @@ impl QueryFile {
     }
 }
 
+/// `'a', 'b'` — values as SQL string literals for an `IN (…)` list; `NULL` for none,
+/// which matches nothing.
+pub fn sql_string_list(values: &[String]) -> String {
+    if values.is_empty() {
+        return "NULL".into();
+    }
+    values
+        .iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// All query files, in path order (views are applied in that order, so a view may use
 /// the ones before it).
 #[derive(Debug, Clone, Default)]

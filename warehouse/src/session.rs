@@ -132,6 +132,24 @@ impl Warehouse {
         self.context_with_pool(Arc::new(UnboundedMemoryPool::default()))
     }
 
+    /// Runs an internal query (no bounds) and answers its rows as JSON objects.
+    pub async fn rows(&self, sql: &str) -> Result<Vec<serde_json::Value>> {
+        let batches = self
+            .context()
+            .sql(sql)
+            .await
+            .map_err(|e| Error::Execution { source: e })?
+            .collect()
+            .await
+            .map_err(|e| Error::Execution { source: e })?;
+        let rows =
+            crate::json::rows_json(&batches).map_err(|e| Error::Execution { source: e.into() })?;
+        Ok(match rows {
+            serde_json::Value::Array(rows) => rows,
+            _ => Vec::new(),
+        })
+    }
+
     /// A session whose memory is bounded to `limit` bytes; past it, operators fail
     /// with `ResourcesExhausted` instead of spilling or growing.
     pub fn bounded_context(&self, limit: usize) -> SessionContext {
