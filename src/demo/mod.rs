@@ -40,6 +40,10 @@ pub struct DemoArgs {
     /// Load the data, then exit instead of serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Only load the events, then exit: no model refresh, no warning run, no server
+    /// (for benchmarks over a large `--scale`).
+    #[arg(long)]
+    pub load_only: bool,
     /// Delete the demo warehouse first (otherwise re-running adds nothing: event ids are
     /// derived from the seed, so the second load is all duplicates).
     #[arg(long)]
@@ -82,6 +86,10 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let warehouse = Arc::new(warehouse);
     let ingest = Arc::new(Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?);
     load(&spec, &ingest).await?;
+    if args.load_only {
+        ingest.shutdown().await;
+        return Ok(());
+    }
     let runner = dashboards::ModelRunner::new(warehouse.clone());
     let failed = crate::commands::refresh_models(&runner, &[]).await?;
     if failed > 0 {
