@@ -24,6 +24,7 @@ pub struct Config {
     pub sql: SqlSettings,
     pub log: LogSettings,
     pub scheduler: SchedulerSettings,
+    pub dashboards: DashboardSettings,
     pub mail: MailConfig,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
@@ -138,6 +139,22 @@ impl Default for SchedulerSettings {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct DashboardSettings {
+    /// Materialised dashboard answers kept in memory (dashboard × org × period, reused
+    /// until a model they read is refreshed); 0 renders every request.
+    pub cache_entries: usize,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self {
+            cache_entries: dashboards::render::DEFAULT_CACHE_ENTRIES,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     /// A `tracing` filter, e.g. `info` or `dangjian=debug,ingest=debug`.
     pub filter: String,
@@ -167,6 +184,7 @@ impl Default for Config {
             sql: SqlSettings::default(),
             log: LogSettings::default(),
             scheduler: SchedulerSettings::default(),
+            dashboards: DashboardSettings::default(),
             mail: MailConfig::default(),
             tokens: Vec::new(),
         }

@@ -113,7 +113,10 @@ impl App {
         let tokens = TokenStore::from_config(&config.tokens)?;
         let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
         let specs = dashboards::spec::Specs::embedded_fitting(warehouse.catalog());
-        let cockpit = Arc::new(dashboards::Cockpit::new(specs, runner.clone()));
+        let cockpit = Arc::new(
+            dashboards::Cockpit::new(specs, runner.clone())
+                .with_cache_entries(config.dashboards.cache_entries),
+        );
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
         let warnings = Arc::new(dashboards::WarningEngine::new(
             warehouse.clone(),

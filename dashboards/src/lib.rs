@@ -14,6 +14,8 @@
 //! - [`spec`]: the dashboard specs, `dashboards/*.toml` (panels → models, chart kinds).
 //! - [`render`]: [`Cockpit`] — a spec for an org and a period → every panel's JSON, from
 //!   the materialised tables, or live over the events recorded up to `as_of`.
+//! - [`cache`]: [`ResponseCache`] — the encoded JSON of materialised dashboards, reused
+//!   while the model versions and org tree it was rendered from are current.
 //! - [`warnings`]: [`WarningEngine`] — the rules of `queries/warnings/` at an instant,
 //!   their lifecycle as `warning.*` events, escalation, and the digest mail.
 //! - [`mail`]: SMTP (`lettre`) or an outbox folder of `.eml` files, with retries.
@@ -29,6 +31,7 @@
 //!                                      └──────────────────────────────► runs/history (append)
 //! ```
 
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod mail;
@@ -39,6 +42,7 @@ pub mod spec;
 pub mod warnings;
 pub mod web;
 
+pub use cache::ResponseCache;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};

@@ -5,10 +5,15 @@
 //! marked `materialise: true`, or not refreshed yet, is computed live. With `as_of`,
 //! every panel is computed live over the events recorded up to that instant, so the
 //! answer is what the cockpit would have shown then.
+//!
+//! [`Cockpit::render_json`] answers the encoded JSON, and keeps the materialised answers
+//! in a [`ResponseCache`] keyed by dashboard, org and period and checked against the
+//! model versions and org tree they were rendered from (see [`crate::cache`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::{Value, json};
 use warehouse::arrow::array::RecordBatch;
@@ -17,12 +22,17 @@ use warehouse::datafusion::prelude::SessionContext;
 use warehouse::json::rows_json;
 use warehouse::live::LiveTable;
 
+use crate::cache::{CacheKey, Inputs, ResponseCache};
 use crate::materialise::{ModelRunner, ModelTable};
-use crate::spec::{Chart, PanelSpec, Rows, Specs};
+use crate::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
 use crate::{Error, Result};
 
 /// Rows a panel answers at most (a panel is a chart, not an export).
 const PANEL_ROW_CAP: usize = 5_000;
+
+/// Materialised answers kept by default: 4 dashboards × ~100 orgs × a few periods in
+/// use, at ~10–60 KiB each — tens of MiB at most.
+pub const DEFAULT_CACHE_ENTRIES: usize = 1_024;
 
 /// An inclusive range of calendar months, `YYYY-MM` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +103,7 @@ pub struct Cockpit {
     /// to before a panel reads it.
     materialised: SessionContext,
     registered: Mutex<HashMap<String, Arc<LiveTable>>>,
+    cache: ResponseCache,
 }
 
 impl std::fmt::Debug for Cockpit {
@@ -110,7 +121,15 @@ impl Cockpit {
             runner,
             materialised: SessionContext::new(),
             registered: Mutex::default(),
+            cache: ResponseCache::new(DEFAULT_CACHE_ENTRIES),
         }
+    }
+
+    /// Keeps at most `entries` materialised answers in memory (0: none, every request
+    /// renders).
+    pub fn with_cache_entries(mut self, entries: usize) -> Self {
+        self.cache = ResponseCache::new(entries);
+        self
     }
 
     pub fn specs(&self) -> &Specs {
@@ -146,7 +165,49 @@ impl Cockpit {
         period: Period,
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Value> {
-        let spec = self.specs.get(id).ok_or_else(|| Error::UnknownDashboard {
+        Ok(self
+            .render_spec(self.spec(id)?, org, period, as_of)
+            .await?
+            .0)
+    }
+
+    /// [`Cockpit::render`] encoded as JSON. Without `as_of` the answer comes from the
+    /// response cache when the models and org tree are still those it was rendered
+    /// from; otherwise it is rendered and, if every panel read a materialised table
+    /// and none failed, stored.
+    pub async fn render_json(
+        &self,
+        id: &str,
+        org: &str,
+        period: Period,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Bytes> {
+        let spec = self.spec(id)?;
+        if as_of.is_some() || !self.cache.enabled() {
+            let (value, _) = self.render_spec(spec, org, period, as_of).await?;
+            return Ok(encode(&value));
+        }
+        let key = CacheKey {
+            dashboard: spec.id.clone(),
+            org: org.to_string(),
+            from: period.from,
+            to: period.to,
+        };
+        if let Some(inputs) = self.current_inputs(spec).await {
+            if let Some(json) = self.cache.get(&key, &inputs) {
+                return Ok(json);
+            }
+        }
+        let (value, inputs) = self.render_spec(spec, org, period, None).await?;
+        let json = encode(&value);
+        if let Some(inputs) = inputs {
+            self.cache.insert(key, inputs, json.clone());
+        }
+        Ok(json)
+    }
+
+    fn spec(&self, id: &str) -> Result<&DashboardSpec> {
+        self.specs.get(id).ok_or_else(|| Error::UnknownDashboard {
             id: id.to_string(),
             known: self
                 .specs
@@ -155,9 +216,37 @@ impl Cockpit {
                 .map(|d| d.id.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-        })?;
+        })
+    }
+
+    /// What a materialised rendering of `spec` would read now; `None` if some panel's
+    /// model has no materialised table (it would be computed live: not cacheable).
+    async fn current_inputs(&self, spec: &DashboardSpec) -> Option<Inputs> {
+        let orgs = self.runner.warehouse().orgs().generation();
+        let mut models = Vec::with_capacity(spec.panels.len());
+        for panel in &spec.panels {
+            models.push(self.runner.model_table(&panel.model).await.ok()??.version);
+        }
+        Some(Inputs { orgs, models })
+    }
+
+    /// The dashboard's JSON, and — when every panel read a materialised table and none
+    /// failed — the inputs it was computed from (for the response cache).
+    async fn render_spec(
+        &self,
+        spec: &DashboardSpec,
+        org: &str,
+        period: Period,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<(Value, Option<Inputs>)> {
+        let id = spec.id.as_str();
         let warehouse = self.runner.warehouse();
         let orgs = warehouse.orgs();
+        // Read before any panel: a tree changed meanwhile makes the entry look older
+        // than it is (a later miss), never newer.
+        let orgs_generation = orgs.generation();
+        let mut versions = Vec::with_capacity(spec.panels.len());
+        let mut any_failed = false;
         let live = match as_of {
             Some(t) => Some(warehouse.as_of_context(t).await?),
             None => None,
@@ -171,6 +260,7 @@ impl Cockpit {
                 None => match self.runner.model_table(&panel.model).await {
                     Ok(Some(table)) => {
                         self.publish(&panel.model, &table)?;
+                        versions.push(table.version);
                         if let Some(t) = table.refreshed_at {
                             freshness = Some(freshness.map_or(t, |f| f.min(t)));
                         }
@@ -189,6 +279,7 @@ impl Cockpit {
             panels.push(match self.panel(ctx, panel, org, period).await {
                 Ok(value) => value,
                 Err(e) => {
+                    any_failed = true;
                     tracing::warn!(dashboard = id, panel = panel.id, error = %e, "panel failed");
                     panel_json(
                         panel,
@@ -216,7 +307,11 @@ impl Cockpit {
             (None, true) => freshness,
             (None, false) => Some(Utc::now()),
         };
-        Ok(json!({
+        let inputs = (as_of.is_none() && all_materialised && !any_failed).then_some(Inputs {
+            orgs: orgs_generation,
+            models: versions,
+        });
+        let value = json!({
             "id": spec.id,
             "title": spec.title,
             "level": spec.level,
@@ -232,7 +327,8 @@ impl Cockpit {
             "source": if as_of.is_none() && all_materialised { "materialised" } else { "live" },
             "freshness": freshness,
             "panels": panels,
-        }))
+        });
+        Ok((value, inputs))
     }
 
     /// Makes `table` what reads of `model` in the materialised session see.
@@ -368,6 +464,10 @@ impl Cockpit {
     }
 }
 
+fn encode(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("a JSON value encodes"))
+}
+
 enum Source {
     Materialised,
     Live(SessionContext),
@@ -437,6 +537,130 @@ mod tests {
         assert!(matches!(err, Error::InvalidParameter { field: "from", .. }));
         let err = Period::parse(None, Some("26-05-01"), today).unwrap_err();
         assert!(matches!(err, Error::InvalidParameter { field: "to", .. }));
+    }
+
+    /// A warehouse in memory with the org tree U → C1 and one materialised model
+    /// counting each org's events; a cockpit over one dashboard of that model.
+    async fn cockpit() -> (Cockpit, Arc<ingest::Ingestor>) {
+        use warehouse::queries::{QueryCatalog, QueryKind};
+        use warehouse::{StorageRoot, Warehouse};
+
+        let views = QueryCatalog::embedded().unwrap();
+        let views = views
+            .of_kind(QueryKind::View)
+            .map(|v| (v.path.clone(), v.sql.clone()));
+        let model = (
+            "metrics/events_per_org.sql".to_string(),
+            "-- name: events_per_org\n-- schedule: 0 0 * * * *\n-- materialise: true\n\
+             SELECT org_id, count(*) AS events FROM events GROUP BY org_id"
+                .to_string(),
+        );
+        let catalog = QueryCatalog::from_files(views.chain([model])).unwrap();
+        let root = StorageRoot::parse(&format!(
+            "memory:///render-{}/",
+            uuid::Uuid::now_v7().simple()
+        ))
+        .unwrap();
+        let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
+        let warehouse = Arc::new(warehouse);
+        let ingest = Arc::new(
+            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::default())
+                .await
+                .unwrap(),
+        );
+        ingest
+            .ingest(vec![
+                json!({"event_type": "org.created", "occurred_at": "2026-01-01", "org_id": "U",
+                       "payload": {"name": "大学", "kind": "university"}}),
+                json!({"event_type": "org.created", "occurred_at": "2026-01-01", "org_id": "C1",
+                       "payload": {"name": "学院", "kind": "college", "parent_id": "U"}}),
+            ])
+            .await
+            .unwrap();
+        let spec = r#"
+            id = "counts"
+            title = "counts"
+            level = "any"
+            [[panels]]
+            id = "events"
+            title = "events"
+            model = "events_per_org"
+            chart = "table"
+            rows = "children"
+            dimensions = []
+            measures = ["events"]
+        "#;
+        let specs =
+            Specs::load([("counts.toml".into(), spec.into())], warehouse.catalog()).unwrap();
+        let runner = Arc::new(ModelRunner::new(warehouse));
+        (Cockpit::new(specs, runner), ingest)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_refreshed_model_is_never_answered_from_the_cache() {
+        let (cockpit, ingest) = cockpit().await;
+        let clock = crate::SystemClock;
+        let period = Period::parse(
+            Some("2026-01"),
+            Some("2026-12"),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        )
+        .unwrap();
+        let events = |json: &Bytes| {
+            let v: Value = serde_json::from_slice(json).unwrap();
+            assert_eq!(v["source"], "materialised", "{v}");
+            v["panels"][0]["rows"][0]["events"].as_i64().unwrap()
+        };
+        let runner = cockpit.runner.clone();
+        runner.refresh("events_per_org", &clock).await;
+        let first = cockpit
+            .render_json("counts", "U", period, None)
+            .await
+            .unwrap();
+        assert_eq!(events(&first), 1);
+        assert_eq!(cockpit.cache.len(), 1);
+
+        // New events alone change nothing: the materialised table is what is shown.
+        ingest
+            .ingest(vec![
+                json!({"event_type": "org.renamed", "occurred_at": "2026-02-01",
+                                "org_id": "C1", "payload": {"name": "学院（新）"}}),
+            ])
+            .await
+            .unwrap();
+        let again = cockpit
+            .render_json("counts", "U", period, None)
+            .await
+            .unwrap();
+        assert_eq!(again, first, "answered from the cache");
+
+        // A refresh writes a new version: the next answer is rendered anew.
+        runner.refresh("events_per_org", &clock).await;
+        let after = cockpit
+            .render_json("counts", "U", period, None)
+            .await
+            .unwrap();
+        assert_eq!(events(&after), 2, "no stale answer after a refresh");
+        assert_eq!(cockpit.cache.len(), 1, "the new answer replaced the old");
+
+        // A new org is part of the answer (children, names): not answered from the cache.
+        ingest
+            .ingest(vec![json!({"event_type": "org.created", "occurred_at": "2026-03-01",
+                "org_id": "C2", "payload": {"name": "学院二", "kind": "college", "parent_id": "U"}})])
+            .await
+            .unwrap();
+        let with_c2: Value = serde_json::from_slice(
+            &cockpit
+                .render_json("counts", "U", period, None)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(with_c2["org"]["children"].as_array().unwrap().len(), 2);
+
+        let off = Cockpit::new(cockpit.specs.clone(), runner).with_cache_entries(0);
+        off.render_json("counts", "U", period, None).await.unwrap();
+        assert!(off.cache.is_empty());
     }
 
     #[test]

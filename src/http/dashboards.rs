@@ -4,10 +4,14 @@
 //! college leader never sees another college's figures); `from` / `to` are months
 //! (`YYYY-MM`, default the last twelve); `as_of` (RFC 3339) answers what the cockpit
 //! would have shown at that instant.
+//!
+//! The access checks run on every request; only then may a materialised answer come
+//! from the cockpit's response cache (`dashboards::cache`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use dashboards::Period;
 use serde::Deserialize;
@@ -35,7 +39,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<DashboardParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     caller.require(Permission::View)?;
     let org = params.org.unwrap_or_else(|| caller.scope.clone());
     caller.check_org(&app, &org)?;
@@ -60,7 +64,8 @@ pub async fn show(
                 })
         })
         .transpose()?;
-    Ok(Json(app.cockpit.render(&id, &org, period, as_of).await?))
+    let json = app.cockpit.render_json(&id, &org, period, as_of).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json))
 }
 
 impl Caller {

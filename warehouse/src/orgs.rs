@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgNode {
@@ -18,14 +19,21 @@ pub struct OrgNode {
 #[derive(Debug, Default)]
 pub struct OrgDirectory {
     nodes: RwLock<HashMap<String, OrgNode>>,
+    /// Bumped by every insert, so a cached answer that shows org names or children
+    /// (the dashboards' response cache) can tell that the tree changed.
+    generation: AtomicU64,
 }
 
 impl OrgDirectory {
     pub fn insert(&self, org_id: &str, node: OrgNode) {
-        self.nodes
-            .write()
-            .expect("org directory lock poisoned")
-            .insert(org_id.to_string(), node);
+        let mut nodes = self.nodes.write().expect("org directory lock poisoned");
+        nodes.insert(org_id.to_string(), node);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many times the tree has changed; equal numbers mean the same tree.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn get(&self, org_id: &str) -> Option<OrgNode> {
