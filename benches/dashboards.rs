@@ -1,0 +1,298 @@
+//! Materialised dashboards under load: 200 concurrent clients on loopback against the
+//! real `dangjian serve` over the fixed-seed demo data, with the response cache on
+//! (`[dashboards] cache_entries`, default 1,024) and, as the baseline, off (every
+//! request renders every panel from the materialised tables).
+//!
+//! Each client is one keep-alive connection requesting, in turn, a mix of dashboards
+//! and orgs: the university and statistics boards of the university, the college board
+//! of every college, the branch board of branches of each college, the statistics board
+//! of each college. Before the load each URL is requested once (the first read of a
+//! model table opens it from storage; with the cache on it also fills the cache), and
+//! both servers must give the same JSON. Latency is from sending the request to the
+//! last byte of the body.
+//!
+//! Run with `cargo bench --bench dashboards` (or the built binary with `--bench`).
+//! The demo data: `BENCH_DEMO_DIR` names a directory `dangjian demo` wrote (e.g.
+//! `target/web-demo` after the snapshot test); otherwise `<target>/bench-demo`, made
+//! by `dangjian demo --seed 42 --today 2026-11-25 --no-serve` on the first run (a few
+//! minutes) and reused after. `BENCH_SECONDS` (default 10) is the length of each case,
+//! `BENCH_CLIENTS` (default 200) the number of clients.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dangjian");
+const PERIOD: &str = "from=2025-12&to=2026-11";
+/// Branch boards per college in the mix.
+const BRANCHES_PER_COLLEGE: usize = 3;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// The demo's data directory, made on the first run.
+fn demo_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("BENCH_DEMO_DIR") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("demo-tokens.json").exists(),
+            "BENCH_DEMO_DIR={} holds no demo (no demo-tokens.json)",
+            dir.display()
+        );
+        return dir;
+    }
+    let dir = Path::new(BIN)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary lives in <target>/<profile>/")
+        .join("bench-demo");
+    let done = dir.join("bench-demo.ok");
+    if done.exists() {
+        println!("reusing the demo data in {}", dir.display());
+        return dir;
+    }
+    println!(
+        "running `dangjian demo --seed 42 --today 2026-11-25 --no-serve` into {} (a few minutes)…",
+        dir.display()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = Command::new(BIN)
+        .args([
+            "demo",
+            "--seed",
+            "42",
+            "--today",
+            "2026-11-25",
+            "--no-serve",
+        ])
+        .args(["--set", "scheduler.enabled=false", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("demo-stderr.log")).unwrap(),
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "the demo failed; see demo-stderr.log");
+    std::fs::write(&done, "").unwrap();
+    dir
+}
+
+fn start_server(dir: &Path, cache_entries: usize) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir.join("dangjian.toml"))
+        .args(["--set", "scheduler.enabled=false", "--set"])
+        .arg(format!("dashboards.cache_entries={cache_entries}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("dangjian listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, url }
+}
+
+async fn get(client: &reqwest::Client, token: &str, url: &str) -> Value {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    response.json().await.unwrap()
+}
+
+/// The mix of dashboard paths, from the org tree the university board shows.
+async fn paths(url: &str, token: &str) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let board = |id: &str, org: &str| format!("/api/v1/dashboards/{id}?org={org}&{PERIOD}");
+    let children = |body: &Value| -> Vec<String> {
+        body["org"]["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["org_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let university = get(
+        &client,
+        token,
+        &format!("{url}/api/v1/dashboards/university"),
+    )
+    .await;
+    let root = university["org"]["org_id"].as_str().unwrap().to_string();
+    let mut paths = vec![board("university", &root), board("statistics", &root)];
+    for college in children(&university) {
+        let path = board("college", &college);
+        let body = get(&client, token, &format!("{url}{path}")).await;
+        paths.push(path);
+        paths.push(board("statistics", &college));
+        for branch in children(&body).iter().take(BRANCHES_PER_COLLEGE) {
+            paths.push(board("branch", branch));
+        }
+    }
+    paths
+}
+
+struct Figures {
+    requests: usize,
+    seconds: f64,
+    /// Sorted latencies.
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn quantile(&self, q: f64) -> f64 {
+        let i = ((self.latencies.len() as f64 * q).ceil() as usize).clamp(1, self.latencies.len());
+        self.latencies[i - 1].as_secs_f64() * 1000.0
+    }
+
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+}
+
+/// `clients` connections, each requesting the paths in turn (from its own offset)
+/// until `seconds` have passed.
+async fn load(url: &str, token: &str, paths: &[String], clients: usize, seconds: f64) -> Figures {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let urls: Vec<String> = paths.iter().map(|p| format!("{url}{p}")).collect();
+        let token = token.to_string();
+        tasks.push(tokio::spawn(async move {
+            // One connection per client, as 200 browsers would hold.
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let mut latencies = Vec::new();
+            let mut i = c;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let response = client
+                    .get(&urls[i % urls.len()])
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                response.bytes().await.unwrap();
+                latencies.push(sent.elapsed());
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort();
+    Figures {
+        requests: latencies.len(),
+        seconds,
+        latencies,
+    }
+}
+
+fn print_row(case: &str, f: &Figures) {
+    println!(
+        "{case:<34} {:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9}",
+        f.rate(),
+        f.quantile(0.50),
+        f.quantile(0.90),
+        f.quantile(0.99),
+        f.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        f.requests
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without
+    // it, and a test run should not spend minutes measuring.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("the dashboard benchmark runs under `cargo bench --bench dashboards`");
+        return;
+    }
+    let env = |name: &str, default: f64| -> f64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let seconds = env("BENCH_SECONDS", 10.0);
+    let clients = env("BENCH_CLIENTS", 200.0) as usize;
+    let dir = demo_dir();
+    let tokens: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("demo-tokens.json")).unwrap()).unwrap();
+    let token = tokens
+        .iter()
+        .find(|t| t["role"] == "leader" && t["name"] == "校党委书记")
+        .and_then(|t| t["token"].as_str())
+        .expect("the demo has a university leader's token")
+        .to_string();
+
+    let mut results = Vec::new();
+    let mut answers: Option<Vec<Value>> = None;
+    for (case, entries) in [
+        ("cache on (1,024 entries)", 1024),
+        ("cache off (baseline)", 0),
+    ] {
+        let server = start_server(&dir, entries);
+        let paths = paths(&server.url, &token).await;
+        // Warm up: every path once; both servers must answer the same.
+        let client = reqwest::Client::new();
+        let mut bodies = Vec::new();
+        for p in &paths {
+            bodies.push(get(&client, &token, &format!("{}{p}", server.url)).await);
+        }
+        match &answers {
+            None => answers = Some(bodies),
+            Some(first) => assert!(*first == bodies, "the cache changed an answer"),
+        }
+        let figures = load(&server.url, &token, &paths, clients, seconds).await;
+        results.push((case, paths.len(), figures));
+        drop(server);
+    }
+
+    println!(
+        "\ndangjian dashboard benchmark: {clients} clients, {seconds} s per case, {} cores, {} dashboard URLs",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        results[0].1
+    );
+    println!(
+        "{:<34} {:>10} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "case", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests"
+    );
+    for (case, _, f) in &results {
+        print_row(case, f);
+    }
+    let (on, off) = (&results[0].2, &results[1].2);
+    println!(
+        "ratio on/off: {:.1}× requests/s, p99 {:.1}× lower",
+        on.rate() / off.rate(),
+        off.quantile(0.99) / on.quantile(0.99)
+    );
+}
