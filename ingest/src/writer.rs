@@ -29,8 +29,10 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 use warehouse::datafusion::arrow::array::{Array, AsArray};
 use warehouse::datafusion::arrow::datatypes::Int64Type;
-use warehouse::deltalake::kernel::Transaction;
-use warehouse::deltalake::kernel::transaction::CommitProperties;
+use warehouse::deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use warehouse::deltalake::kernel::{Action, Transaction};
+use warehouse::deltalake::protocol::{DeltaOperation, SaveMode};
+use warehouse::deltalake::table::config::TablePropertiesExt;
 use warehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use warehouse::deltalake::{DeltaTable, DeltaTableError};
 use warehouse::orgs::OrgNode;
@@ -415,6 +417,7 @@ impl Writer {
             Ok(version) => {
                 self.index.extend(pending);
                 self.note_orgs(&rows);
+                let tp = Instant::now();
                 if !rows.is_empty()
                     && let Err(e) = self.warehouse.publish(&self.table).await
                 {
@@ -422,6 +425,7 @@ impl Writer {
                 }
                 tracing::debug!(
                     version,
+                    publish_us = tp.elapsed().as_micros() as u64,
                     requests,
                     events = rows.len(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
@@ -456,12 +460,33 @@ impl Writer {
         let seq = self.next_txn;
         let batch = batch::to_record_batch(rows.iter(), Utc::now());
         let attempt = async {
-            let mut writer = RecordBatchWriter::for_table(&self.table)?.with_commit_properties(
-                CommitProperties::default()
-                    .with_application_transaction(Transaction::new(APP_ID, seq)),
-            );
+            let started = Instant::now();
+            // Encode and upload the Parquet files (one per month partition) …
+            let mut writer = RecordBatchWriter::for_table(&self.table)?;
             writer.write(batch).await?;
-            writer.flush_and_commit(&mut self.table).await
+            let adds: Vec<Action> = writer.flush().await?.into_iter().map(Action::Add).collect();
+            let uploaded = Instant::now();
+            // … then one Delta commit that adds them all, with our transaction id.
+            let snapshot = self.table.snapshot()?;
+            let operation = DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by: Some(snapshot.metadata().partition_columns().to_vec()),
+                predicate: None,
+            };
+            let properties = CommitProperties::default()
+                .with_application_transaction(Transaction::new(APP_ID, seq))
+                .with_cleanup_expired_logs(Some(self.checkpoint_due()));
+            let finalized = CommitBuilder::from(properties)
+                .with_actions(adds)
+                .build(Some(snapshot), self.table.log_store(), operation)
+                .await?;
+            self.table.state = Some(finalized.snapshot());
+            tracing::debug!(
+                upload_us = (uploaded - started).as_micros() as u64,
+                commit_us = uploaded.elapsed().as_micros() as u64,
+                "commit phases"
+            );
+            Ok::<_, DeltaTableError>(finalized.version() as u64)
         };
         match attempt.await {
             Ok(version) => {
@@ -489,6 +514,20 @@ impl Writer {
                 Err(error)
             }
         }
+    }
+
+    /// Whether the next commit is one after which delta-rs writes a checkpoint
+    /// (`delta.checkpointInterval`, 100 by default). Expired log entries are cleaned up
+    /// only then: the cleanup lists the whole `_delta_log` directory, which on every
+    /// commit would make each commit slower than the last.
+    fn checkpoint_due(&self) -> bool {
+        let interval = self
+            .table
+            .snapshot()
+            .map(|s| s.table_config().checkpoint_interval().get())
+            .unwrap_or(100);
+        let next = self.table.version().map_or(0, |v| v as u64 + 1);
+        (next + 1).is_multiple_of(interval)
     }
 
     fn note_orgs(&self, rows: &[ValidEvent]) {
