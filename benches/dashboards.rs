@@ -21,6 +21,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -169,20 +170,26 @@ impl Figures {
 }
 
 /// `clients` connections, each requesting the paths in turn (from its own offset)
-/// until `seconds` have passed.
+/// until `seconds` have passed. The clock starts once every client has connected
+/// (a request to `/healthz`), as browsers on a cockpit page are connected already.
 async fn load(url: &str, token: &str, paths: &[String], clients: usize, seconds: f64) -> Figures {
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
+    let connected = Arc::new(tokio::sync::Barrier::new(clients + 1));
     let mut tasks = Vec::new();
     for c in 0..clients {
         let urls: Vec<String> = paths.iter().map(|p| format!("{url}{p}")).collect();
-        let token = token.to_string();
+        let health = format!("{url}/healthz");
+        let (token, connected) = (token.to_string(), connected.clone());
+        let encoding = std::env::var("BENCH_ENCODING").unwrap_or_else(|_| "gzip".into());
         tasks.push(tokio::spawn(async move {
             // One connection per client, as 200 browsers would hold.
             let client = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)
                 .build()
                 .unwrap();
+            let response = client.get(&health).send().await.unwrap();
+            response.bytes().await.unwrap();
+            connected.wait().await;
+            let deadline = Instant::now() + Duration::from_secs_f64(seconds);
             let mut latencies = Vec::new();
             let mut i = c;
             while Instant::now() < deadline {
@@ -190,6 +197,7 @@ async fn load(url: &str, token: &str, paths: &[String], clients: usize, seconds:
                 let response = client
                     .get(&urls[i % urls.len()])
                     .bearer_auth(&token)
+                    .header("accept-encoding", encoding.as_str())
                     .send()
                     .await
                     .unwrap();
@@ -201,6 +209,8 @@ async fn load(url: &str, token: &str, paths: &[String], clients: usize, seconds:
             latencies
         }));
     }
+    connected.wait().await;
+    let started = Instant::now();
     let mut latencies = Vec::new();
     for t in tasks {
         latencies.extend(t.await.unwrap());

@@ -12,9 +12,14 @@
 //! checks are the caller's and run before every lookup: the cache holds answers, not
 //! permissions. Two requests that miss at the same moment both render; the later
 //! insert wins (both answers are equally current).
+//!
+//! An entry is an [`Encoded`] answer: the JSON and, made on first demand and kept with
+//! it, the same gzip-compressed — nearly every client asks for gzip, and compressing
+//! 40–70 KiB of JSON costs several times more than the rest of a cache hit.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use chrono::NaiveDate;
@@ -36,6 +41,40 @@ pub struct Inputs {
     pub models: Vec<Option<u64>>,
 }
 
+/// One answer, encoded: its JSON, and the same gzip-compressed once asked for.
+#[derive(Debug)]
+pub struct Encoded {
+    json: Bytes,
+    gzip: OnceLock<Bytes>,
+}
+
+impl Encoded {
+    pub fn new(json: Bytes) -> Self {
+        Self {
+            json,
+            gzip: OnceLock::new(),
+        }
+    }
+
+    pub fn json(&self) -> &Bytes {
+        &self.json
+    }
+
+    /// The JSON as a gzip stream (RFC 1952), compressed on the first call only.
+    pub fn gzip(&self) -> &Bytes {
+        self.gzip.get_or_init(|| {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(self.json.len() / 4),
+                flate2::Compression::default(),
+            );
+            encoder
+                .write_all(&self.json)
+                .expect("writing to memory cannot fail");
+            Bytes::from(encoder.finish().expect("writing to memory cannot fail"))
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct ResponseCache {
     capacity: usize,
@@ -44,7 +83,7 @@ pub struct ResponseCache {
 
 #[derive(Debug, Default)]
 struct Entries {
-    map: HashMap<CacheKey, (Inputs, Bytes)>,
+    map: HashMap<CacheKey, (Inputs, Arc<Encoded>)>,
     /// Keys in insertion order, for eviction.
     order: VecDeque<CacheKey>,
 }
@@ -62,7 +101,7 @@ impl ResponseCache {
     }
 
     /// The stored answer for `key`, if it was computed from exactly `inputs`.
-    pub fn get(&self, key: &CacheKey, inputs: &Inputs) -> Option<Bytes> {
+    pub fn get(&self, key: &CacheKey, inputs: &Inputs) -> Option<Arc<Encoded>> {
         let entries = self.inner.lock().expect("response cache lock poisoned");
         match entries.map.get(key) {
             Some((stored, json)) if stored == inputs => Some(json.clone()),
@@ -72,7 +111,7 @@ impl ResponseCache {
 
     /// Stores `json` as the answer for `key` computed from `inputs`, replacing any
     /// older one; evicts the oldest entries beyond the capacity.
-    pub fn insert(&self, key: CacheKey, inputs: Inputs, json: Bytes) {
+    pub fn insert(&self, key: CacheKey, inputs: Inputs, json: Arc<Encoded>) {
         if self.capacity == 0 {
             return;
         }
@@ -115,6 +154,25 @@ mod tests {
         }
     }
 
+    fn answer(text: &'static str) -> Arc<Encoded> {
+        Arc::new(Encoded::new(Bytes::from_static(text.as_bytes())))
+    }
+
+    #[test]
+    fn the_gzip_form_decodes_to_the_json() {
+        use std::io::Read;
+        let json = Bytes::from(format!("[{}0]", "1,".repeat(10_000)));
+        let encoded = Encoded::new(json.clone());
+        let gzip = encoded.gzip().clone();
+        assert!(gzip.len() < json.len() / 10, "{} bytes", gzip.len());
+        assert_eq!(encoded.gzip().as_ptr(), gzip.as_ptr(), "compressed once");
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&gzip[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, json);
+    }
+
     fn inputs(version: u64) -> Inputs {
         Inputs {
             orgs: 1,
@@ -125,8 +183,8 @@ mod tests {
     #[test]
     fn answers_only_for_the_same_inputs_and_stays_bounded() {
         let cache = ResponseCache::new(2);
-        cache.insert(key("C1"), inputs(3), Bytes::from_static(b"v3"));
-        assert_eq!(cache.get(&key("C1"), &inputs(3)).unwrap(), "v3");
+        cache.insert(key("C1"), inputs(3), answer("v3"));
+        assert_eq!(cache.get(&key("C1"), &inputs(3)).unwrap().json(), "v3");
         assert!(cache.get(&key("C1"), &inputs(4)).is_none(), "a newer model");
         assert!(
             cache
@@ -140,12 +198,12 @@ mod tests {
                 .is_none(),
             "a changed org tree"
         );
-        cache.insert(key("C1"), inputs(4), Bytes::from_static(b"v4"));
+        cache.insert(key("C1"), inputs(4), answer("v4"));
         assert_eq!(cache.len(), 1, "one entry per key");
-        assert_eq!(cache.get(&key("C1"), &inputs(4)).unwrap(), "v4");
+        assert_eq!(cache.get(&key("C1"), &inputs(4)).unwrap().json(), "v4");
 
-        cache.insert(key("C2"), inputs(4), Bytes::from_static(b"c2"));
-        cache.insert(key("C3"), inputs(4), Bytes::from_static(b"c3"));
+        cache.insert(key("C2"), inputs(4), answer("c2"));
+        cache.insert(key("C3"), inputs(4), answer("c3"));
         assert_eq!(cache.len(), 2);
         assert!(
             cache.get(&key("C1"), &inputs(4)).is_none(),
@@ -154,7 +212,7 @@ mod tests {
         assert!(cache.get(&key("C3"), &inputs(4)).is_some());
 
         let off = ResponseCache::new(0);
-        off.insert(key("C1"), inputs(3), Bytes::from_static(b"v3"));
+        off.insert(key("C1"), inputs(3), answer("v3"));
         assert!(!off.enabled() && off.is_empty());
     }
 }

@@ -42,7 +42,7 @@ pub mod spec;
 pub mod warnings;
 pub mod web;
 
-pub use cache::ResponseCache;
+pub use cache::{Encoded, ResponseCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};

@@ -22,7 +22,7 @@ use warehouse::datafusion::prelude::SessionContext;
 use warehouse::json::rows_json;
 use warehouse::live::LiveTable;
 
-use crate::cache::{CacheKey, Inputs, ResponseCache};
+use crate::cache::{CacheKey, Encoded, Inputs, ResponseCache};
 use crate::materialise::{ModelRunner, ModelTable};
 use crate::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
 use crate::{Error, Result};
@@ -181,7 +181,7 @@ impl Cockpit {
         org: &str,
         period: Period,
         as_of: Option<DateTime<Utc>>,
-    ) -> Result<Bytes> {
+    ) -> Result<Arc<Encoded>> {
         let spec = self.spec(id)?;
         if as_of.is_some() || !self.cache.enabled() {
             let (value, _) = self.render_spec(spec, org, period, as_of).await?;
@@ -464,8 +464,10 @@ impl Cockpit {
     }
 }
 
-fn encode(value: &Value) -> Bytes {
-    Bytes::from(serde_json::to_vec(value).expect("a JSON value encodes"))
+fn encode(value: &Value) -> Arc<Encoded> {
+    Arc::new(Encoded::new(Bytes::from(
+        serde_json::to_vec(value).expect("a JSON value encodes"),
+    )))
 }
 
 enum Source {
@@ -606,8 +608,8 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         )
         .unwrap();
-        let events = |json: &Bytes| {
-            let v: Value = serde_json::from_slice(json).unwrap();
+        let events = |answer: &Arc<Encoded>| {
+            let v: Value = serde_json::from_slice(answer.json()).unwrap();
             assert_eq!(v["source"], "materialised", "{v}");
             v["panels"][0]["rows"][0]["events"].as_i64().unwrap()
         };
@@ -632,7 +634,7 @@ mod tests {
             .render_json("counts", "U", period, None)
             .await
             .unwrap();
-        assert_eq!(again, first, "answered from the cache");
+        assert!(Arc::ptr_eq(&again, &first), "answered from the cache");
 
         // A refresh writes a new version: the next answer is rendered anew.
         runner.refresh("events_per_org", &clock).await;
@@ -653,7 +655,8 @@ mod tests {
             &cockpit
                 .render_json("counts", "U", period, None)
                 .await
-                .unwrap(),
+                .unwrap()
+                .json(),
         )
         .unwrap();
         assert_eq!(with_c2["org"]["children"].as_array().unwrap().len(), 2);

@@ -6,12 +6,14 @@
 //! would have shown at that instant.
 //!
 //! The access checks run on every request; only then may a materialised answer come
-//! from the cockpit's response cache (`dashboards::cache`).
+//! from the cockpit's response cache (`dashboards::cache`). A client that accepts gzip
+//! gets the answer's gzip form, compressed once per cached answer (the compression
+//! layer leaves a response that already has a `Content-Encoding` alone).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dashboards::Period;
 use serde::Deserialize;
@@ -37,9 +39,10 @@ pub struct DashboardParams {
 pub async fn show(
     State(app): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(params): Query<DashboardParams>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Permission::View)?;
     let org = params.org.unwrap_or_else(|| caller.scope.clone());
     caller.check_org(&app, &org)?;
@@ -64,8 +67,34 @@ pub async fn show(
                 })
         })
         .transpose()?;
-    let json = app.cockpit.render_json(&id, &org, period, as_of).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], json))
+    let answer = app.cockpit.render_json(&id, &org, period, as_of).await?;
+    let json = (header::CONTENT_TYPE, "application/json");
+    let vary = (header::VARY, "accept-encoding");
+    Ok(if accepts_gzip(&headers) {
+        let gzip = (header::CONTENT_ENCODING, "gzip");
+        ([json, vary, gzip], answer.gzip().clone()).into_response()
+    } else {
+        ([json, vary], answer.json().clone()).into_response()
+    })
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) without `q=0`.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 impl Caller {
@@ -89,5 +118,25 @@ impl Caller {
             .with_field("org"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_sent_only_when_accepted() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, value.parse().unwrap());
+            accepts_gzip(&headers)
+        };
+        assert!(with("gzip, deflate, br"));
+        assert!(with("br;q=1.0, GZIP;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("gzip;q=0, br"));
+        assert!(!with("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }
