@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 use warehouse::arrow::array::{Array, AsArray, RecordBatch};
 use warehouse::arrow::compute::{cast, sum};
 use warehouse::arrow::datatypes::{DataType, Float64Type, Schema};
+use warehouse::datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use warehouse::queries::{QueryCatalog, QueryKind};
 use warehouse::{StorageRoot, Warehouse};
 
@@ -105,14 +106,13 @@ struct Settings {
 }
 
 async fn time_datafusion(
-    warehouse: &Warehouse,
-    name: &str,
+    context: impl Fn() -> SessionContext,
+    sql: &str,
     settings: &Settings,
 ) -> Result<Timing, String> {
-    let sql = format!("SELECT * FROM {name}");
     let run = || async {
         let started = Instant::now();
-        let query = async { warehouse.context().sql(&sql).await?.collect().await };
+        let query = async { context().sql(sql).await?.collect().await };
         let batches = tokio::time::timeout(settings.timeout, query)
             .await
             .map_err(|_| format!("over {} s, stopped", settings.timeout.as_secs()))?
@@ -130,9 +130,8 @@ async fn time_datafusion(
         last = batches;
     }
     times.sort_by(f64::total_cmp);
-    let schema = warehouse
-        .context()
-        .sql(&sql)
+    let schema = context()
+        .sql(sql)
         .await
         .map_err(|e| e.to_string())?
         .schema()
@@ -238,6 +237,42 @@ async fn main() {
         settings.warmup,
     );
 
+    // The scan alone: one read of `events` through the warehouse (deltalake's DeltaScan),
+    // the same files as a plain DataFusion Parquet table, and (below) in DuckDB.
+    let plain = SessionContext::new();
+    let frame = plain
+        .read_parquet(files.clone(), ParquetReadOptions::default())
+        .await
+        .unwrap();
+    plain.register_table("events", frame.into_view()).unwrap();
+    // deltalake turns Parquet filter pushdown (late materialisation) on for its scans.
+    let config =
+        SessionConfig::new().set_bool("datafusion.execution.parquet.pushdown_filters", true);
+    let pushdown = SessionContext::new_with_config(config);
+    let frame = pushdown
+        .read_parquet(files.clone(), ParquetReadOptions::default())
+        .await
+        .unwrap();
+    pushdown
+        .register_table("events", frame.into_view())
+        .unwrap();
+    let probe_sql = "SELECT count(*) AS n, sum(length(payload)) AS payload_bytes FROM events WHERE event_type = 'quiz.taken'";
+    let mut probes = Vec::new();
+    for (label, ctx) in [
+        ("scan: events via DeltaScan", warehouse.context()),
+        ("scan: same files, DataFusion Parquet", plain.clone()),
+        ("scan: same, with pushdown_filters", pushdown.clone()),
+    ] {
+        let timing = time_datafusion(|| ctx.clone(), probe_sql, &settings).await;
+        if let Ok(t) = &timing {
+            println!(
+                "datafusion: {label:<38} median {:>10.1} ms  best {:>10.1} ms",
+                t.median_ms, t.best_ms
+            );
+        }
+        probes.push((label, timing));
+    }
+
     let params = catalog.params();
     let models: Vec<_> = catalog
         .models()
@@ -246,7 +281,8 @@ async fn main() {
     let explain_each = std::env::var("BENCH_EXPLAIN").is_ok_and(|v| v == "1");
     let mut datafusion = Vec::new();
     for model in &models {
-        let timing = time_datafusion(&warehouse, &model.name, &settings).await;
+        let sql = format!("SELECT * FROM {}", model.name);
+        let timing = time_datafusion(|| warehouse.context(), &sql, &settings).await;
         match &timing {
             Ok(t) => println!(
                 "datafusion: {:<30} {:>9} rows  median {:>10.1} ms  best {:>10.1} ms",
@@ -278,6 +314,7 @@ async fn main() {
                 .map(|t| t.columns.clone())
                 .unwrap_or_default(),
         })).collect::<Vec<_>>(),
+        "probe": probe_sql,
     });
     let job_path = out.join("job.json");
     std::fs::write(&job_path, serde_json::to_vec_pretty(&job).unwrap()).unwrap();
@@ -306,6 +343,20 @@ async fn main() {
         "|{:-<30}|{:->11}|{:->15}|{:->12}|{:->8}|{:-<12}|",
         ":", ":", ":", ":", ":", ":"
     );
+    let duck_probe = duck["probe"]["median_ms"].as_f64();
+    for (label, timing) in &probes {
+        if let Ok(t) = timing {
+            println!(
+                "| {:<28} | {:>9} | {:>13.0} | {:>10} | {:>6} | {:<10} |",
+                label,
+                1,
+                t.median_ms,
+                duck_probe.map_or("–".into(), |v| format!("{v:.0}")),
+                duck_probe.map_or("–".into(), |v| format!("{:.2}", t.median_ms / v)),
+                "",
+            );
+        }
+    }
     let mut results = Vec::new();
     for (model, timing) in models.iter().zip(&datafusion) {
         let d = &duck["models"][&model.name];

@@ -247,6 +247,16 @@ def main():
         job = json.load(f)
     con = connect(job)
     out = {"duckdb": duckdb.__version__, "models": {}}
+    if job.get("probe"):
+        # The scan alone (the same query the Rust side times before the models).
+        for _ in range(job.get("warmup", 1)):
+            con.execute(job["probe"])
+        times = []
+        for _ in range(job["runs"]):
+            started = time.perf_counter()
+            con.execute(job["probe"])
+            times.append((time.perf_counter() - started) * 1000)
+        out["probe"] = {"median_ms": statistics.median(times), "best_ms": min(times)}
     for model in job["models"]:
         name = model["name"]
         if not model.get("run", True):
