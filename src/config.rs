@@ -76,6 +76,8 @@ pub struct IngestSettings {
     pub max_batch_events: usize,
     /// How far `occurred_at` may lie in the future, in seconds.
     pub max_future_skew_secs: i64,
+    /// Compact the table (Delta OPTIMIZE) after this many data files were written; 0 = never.
+    pub compact_after_files: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +208,7 @@ impl Default for IngestSettings {
             commit_window_ms: 2,
             max_batch_events: 100_000,
             max_future_skew_secs: 86_400,
+            compact_after_files: 1_000,
         }
     }
 }
@@ -359,6 +362,7 @@ impl Config {
             commit_window: Duration::from_millis(self.ingest.commit_window_ms),
             max_batch_events: self.ingest.max_batch_events,
             max_future_skew: chrono::TimeDelta::seconds(self.ingest.max_future_skew_secs),
+            compact_after_files: self.ingest.compact_after_files,
         }
     }
 

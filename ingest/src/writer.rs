@@ -52,6 +52,9 @@ pub struct IngestConfig {
     pub max_batch_events: usize,
     /// How far into the future `occurred_at` may lie (clock skew of producers).
     pub max_future_skew: TimeDelta,
+    /// After this many data files written by commits, the writer compacts the table
+    /// (Delta OPTIMIZE: small files of a month partition rewritten into one); 0 = never.
+    pub compact_after_files: usize,
 }
 
 impl Default for IngestConfig {
@@ -60,6 +63,7 @@ impl Default for IngestConfig {
             commit_window: Duration::from_millis(2),
             max_batch_events: 100_000,
             max_future_skew: TimeDelta::days(1),
+            compact_after_files: 1_000,
         }
     }
 }
@@ -79,7 +83,18 @@ pub struct Receipt {
 
 enum Command {
     Submit(Submission),
+    Compact(oneshot::Sender<Result<Compaction>>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// What one compaction did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Compaction {
+    pub files_removed: u64,
+    pub files_added: u64,
+    pub partitions: u64,
+    /// The table version after the compaction.
+    pub version: u64,
 }
 
 struct Submission {
@@ -119,6 +134,10 @@ impl Ingestor {
             .transaction_version(table.log_store().as_ref(), APP_ID)
             .await
             .map_err(commit_failed)?;
+        // Files written before a restart count towards the next compaction too (at most
+        // one per month partition of them is already compact), so a server that restarts
+        // often still compacts.
+        let files = snapshot.log_data().num_files();
         let (tx, rx) = mpsc::channel(4096);
         let writer = Writer {
             table,
@@ -126,6 +145,7 @@ impl Ingestor {
             index,
             next_txn: last_txn.unwrap_or(0) + 1,
             config: config.clone(),
+            files_since_compaction: files,
         };
         let handle = tokio::spawn(writer.run(rx));
         Ok(Self {
@@ -174,6 +194,18 @@ impl Ingestor {
         self.submit(events).await
     }
 
+    /// Compacts the table now, between two commits: the small files of each month
+    /// partition are rewritten into larger ones in one Delta commit (rows unchanged;
+    /// readers see the old files or the new, never both).
+    pub async fn compact(&self) -> Result<Compaction> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Compact(reply))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        answer.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+
     /// Commits everything queued, then stops the writer. Later submissions fail with
     /// [`IngestError::ShuttingDown`].
     pub async fn shutdown(&self) {
@@ -213,6 +245,10 @@ pub fn first_outside_scope<'a>(
             !orgs.is_within(&e.org_id, scope) && !created_inside.contains(&e.org_id.as_str())
         })
         .map(|(i, e)| (i, e.org_id.as_str()))
+}
+
+fn compact_failed(source: Arc<DeltaTableError>) -> IngestError {
+    IngestError::CommitFailed { source }
 }
 
 fn commit_failed(source: DeltaTableError) -> IngestError {
@@ -289,6 +325,8 @@ struct Writer {
     index: IdIndex,
     next_txn: i64,
     config: IngestConfig,
+    /// Data files written since the last compaction.
+    files_since_compaction: usize,
 }
 
 /// What one request of a group will be answered, once the commit is known.
@@ -302,10 +340,17 @@ struct Answer {
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut shutdown: Option<oneshot::Sender<()>> = None;
+        let mut compact_requests = Vec::new();
         while shutdown.is_none() {
             let Some(first) = rx.recv().await else { break };
             let mut group = match first {
                 Command::Submit(s) => vec![s],
+                Command::Compact(reply) => {
+                    reply
+                        .send(self.compact().await.map_err(compact_failed))
+                        .ok();
+                    continue;
+                }
                 Command::Shutdown(done) => {
                     shutdown = Some(done);
                     Vec::new()
@@ -326,6 +371,10 @@ impl Writer {
                         count += s.events.len();
                         group.push(s);
                     }
+                    Some(Command::Compact(reply)) => {
+                        compact_requests.push(reply);
+                        break;
+                    }
                     Some(Command::Shutdown(done)) => shutdown = Some(done),
                     None => break,
                 }
@@ -333,14 +382,27 @@ impl Writer {
             if !group.is_empty() {
                 self.commit_group(group).await;
             }
+            let due = self.config.compact_after_files > 0
+                && self.files_since_compaction >= self.config.compact_after_files;
+            if due || !compact_requests.is_empty() {
+                let outcome = self.compact().await;
+                for reply in compact_requests.drain(..) {
+                    reply.send(outcome.clone().map_err(compact_failed)).ok();
+                }
+            }
         }
         // Shutting down: refuse new work, commit what is already queued.
         rx.close();
         let mut rest = Vec::new();
         while let Some(cmd) = rx.recv().await {
-            if let Command::Submit(s) = cmd {
-                rest.push(s);
+            match cmd {
+                Command::Submit(s) => rest.push(s),
+                Command::Compact(reply) => compact_requests.push(reply),
+                Command::Shutdown(_) => {}
             }
+        }
+        for reply in compact_requests {
+            reply.send(Err(IngestError::ShuttingDown)).ok();
         }
         if !rest.is_empty() {
             self.commit_group(rest).await;
@@ -465,6 +527,7 @@ impl Writer {
             let mut writer = RecordBatchWriter::for_table(&self.table)?;
             writer.write(batch).await?;
             let adds: Vec<Action> = writer.flush().await?.into_iter().map(Action::Add).collect();
+            let files = adds.len();
             let uploaded = Instant::now();
             // … then one Delta commit that adds them all, with our transaction id.
             let snapshot = self.table.snapshot()?;
@@ -481,6 +544,7 @@ impl Writer {
                 .build(Some(snapshot), self.table.log_store(), operation)
                 .await?;
             self.table.state = Some(finalized.snapshot());
+            self.files_since_compaction += files;
             tracing::debug!(
                 upload_us = (uploaded - started).as_micros() as u64,
                 commit_us = uploaded.elapsed().as_micros() as u64,
@@ -514,6 +578,45 @@ impl Writer {
                 Err(error)
             }
         }
+    }
+
+    /// Delta OPTIMIZE (bin-packing) over every month partition. Group commit writes one
+    /// small file per partition per commit; compacting keeps scans over the table (and
+    /// the table's own log state) from growing with the number of commits. Appends only
+    /// add files, so the rows and the id index are unchanged; a crash in the middle
+    /// leaves unreferenced files, never a half-visible result.
+    async fn compact(&mut self) -> Result<Compaction, Arc<DeltaTableError>> {
+        let started = Instant::now();
+        let (table, metrics) = self
+            .table
+            .clone()
+            .optimize()
+            .with_target_size(std::num::NonZeroU64::new(128 * 1024 * 1024).expect("non-zero"))
+            .with_commit_properties(
+                CommitProperties::default().with_cleanup_expired_logs(Some(false)),
+            )
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "compacting the events table failed"))?;
+        self.table = table;
+        self.files_since_compaction = 0;
+        if let Err(e) = self.warehouse.publish(&self.table).await {
+            tracing::error!(error = %e, "could not publish the compacted events version to SQL");
+        }
+        let done = Compaction {
+            files_removed: metrics.num_files_removed,
+            files_added: metrics.num_files_added,
+            partitions: metrics.partitions_optimized,
+            version: self.table.version().unwrap_or(0) as u64,
+        };
+        tracing::info!(
+            files_removed = done.files_removed,
+            files_added = done.files_added,
+            partitions = done.partitions,
+            version = done.version,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "compacted the events table"
+        );
+        Ok(done)
     }
 
     /// Whether the next commit is one after which delta-rs writes a checkpoint

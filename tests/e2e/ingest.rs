@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::support::{Scratch, Server, dues, every_event_type, org_tree};
+use crate::support::{Scratch, Server, compactions, dues, every_event_type, org_tree};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_type_round_trips() {
@@ -336,7 +336,11 @@ async fn duplicates_are_stored_once_and_conflicts_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_clients_each_event_exactly_once_and_restart_keeps_all() {
     let scratch = Scratch::new("concurrent");
-    let server = Arc::new(Server::start(&scratch.0, ""));
+    // Compaction every 40 files, so the table is compacted several times under the load.
+    let server = Arc::new(Server::start(
+        &scratch.0,
+        "[ingest]\ncompact_after_files = 40\n",
+    ));
     server.post_json("t-admin", &Value::Array(org_tree())).await;
     let mut tasks = Vec::new();
     for client in 0..50 {
@@ -363,6 +367,10 @@ async fn concurrent_clients_each_event_exactly_once_and_restart_keeps_all() {
     }
     assert_eq!(acknowledged.len(), 10_000);
     assert_each_once(&server, &acknowledged).await;
+    assert!(
+        compactions(&scratch.0) >= 1,
+        "the table was compacted under the load"
+    );
 
     let server = Arc::try_unwrap(server).ok().unwrap();
     let config = server.config.clone();
@@ -405,7 +413,8 @@ async fn assert_each_once(server: &Server, acknowledged: &[String]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_under_load_loses_no_acknowledged_event() {
     let scratch = Scratch::new("sigkill");
-    let mut server = Server::start(&scratch.0, "");
+    // Frequent compaction, so some kills land while the table is being compacted.
+    let mut server = Server::start(&scratch.0, "[ingest]\ncompact_after_files = 25\n");
     server.post_json("t-admin", &Value::Array(org_tree())).await;
     let config = server.config.clone();
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -472,13 +481,16 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
             .await;
         assert_eq!(rows[0]["n"], 0);
     }
+    assert!(compactions(&scratch.0) >= 1, "compaction ran during the load");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_commits_what_it_holds_and_exits_zero() {
     let scratch = Scratch::new("sigterm");
-    // A long commit window, so requests are still queued when the signal arrives.
-    let server = Server::start(&scratch.0, "[ingest]\ncommit_window_ms = 300\n");
+    // A long commit window, so requests are still queued when the signal arrives (and
+    // a generous wait before the signal, so that on a loaded machine every request has
+    // reached the server by then).
+    let server = Server::start(&scratch.0, "[ingest]\ncommit_window_ms = 4000\n");
     server.post_json("t-admin", &Value::Array(org_tree())).await;
     let server = Arc::new(server);
     let mut inflight = Vec::new();
@@ -491,7 +503,7 @@ async fn sigterm_commits_what_it_holds_and_exits_zero() {
             server.post_json("t-producer", &e).await.0
         }));
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     crate::support::signal(&server.child, "TERM");
     for r in inflight {
         assert_eq!(

@@ -63,6 +63,22 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     path
 }
 
+/// How many commits of the `events` table under `dir/warehouse` were compactions
+/// (Delta OPTIMIZE), read from the table's log.
+pub fn compactions(dir: &Path) -> usize {
+    let log = dir.join("warehouse").join("events").join("_delta_log");
+    std::fs::read_dir(&log)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter(|e| {
+            std::fs::read_to_string(e.path())
+                .map(|text| text.contains("\"operation\":\"OPTIMIZE\""))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
 /// Runs the binary to completion and returns its stdout (panics on failure).
 pub fn output(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
