@@ -124,10 +124,15 @@ pub async fn refresh_models(
         indicatif::ProgressStyle::with_template("{spinner} 刷新模型 {bar:30} {pos}/{len} {msg}")
             .expect("the template is valid"),
     );
+    // The views are computed once for all the models of this refresh.
+    bar.set_message("views");
+    let ctx = runner.warehouse().batch_context().await?;
     let mut failed = 0;
     for model in &models {
         bar.set_message(model.clone());
-        let run = runner.refresh(model, &dashboards::SystemClock).await;
+        let run = runner
+            .refresh_in(&ctx, model, &dashboards::SystemClock)
+            .await;
         let ms = (run.finished - run.started).num_milliseconds();
         match &run.error {
             None => bar.println(format!("  ✓ {model}: {} rows in {ms} ms", run.rows)),

@@ -101,8 +101,20 @@ impl ModelRunner {
 
     /// Refreshes `model` and records the run; failures end up in the record.
     pub async fn refresh(&self, model: &str, clock: &dyn Clock) -> RunRecord {
+        self.refresh_in(&self.warehouse.context(), model, clock)
+            .await
+    }
+
+    /// [`Self::refresh`] with the model's query planned in `ctx` — a
+    /// [`Warehouse::batch_context`] when many models are refreshed together.
+    pub async fn refresh_in(
+        &self,
+        ctx: &SessionContext,
+        model: &str,
+        clock: &dyn Clock,
+    ) -> RunRecord {
         let started = clock.now();
-        let outcome = self.materialise(model).await;
+        let outcome = self.materialise(ctx, model).await;
         let finished = clock.now().max(started);
         let record = match outcome {
             Ok((rows, provider, version)) => {
@@ -148,13 +160,13 @@ impl ModelRunner {
     /// the new version (as a table provider, and its number).
     pub async fn materialise(
         &self,
+        ctx: &SessionContext,
         model: &str,
     ) -> Result<(u64, Arc<dyn TableProvider>, Option<u64>)> {
         let query_error = |source| Error::Query {
             model: model.to_string(),
             source,
         };
-        let ctx = self.warehouse.context();
         let df = ctx
             .sql(&format!("SELECT * FROM \"{model}\""))
             .await
@@ -385,4 +397,78 @@ fn history_schema() -> SchemaRef {
         Field::new("status", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use warehouse::queries::QueryCatalog;
+    use warehouse::{StorageRoot, Warehouse};
+
+    use super::*;
+
+    /// Rows as sorted JSON lines, floats rounded to 9 significant digits: the batch
+    /// session sums in another order than the live one.
+    fn normalised(rows: Vec<serde_json::Value>) -> Vec<String> {
+        fn round(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Number(n) if n.is_f64() => {
+                    let x = n.as_f64().unwrap_or_default();
+                    *v = serde_json::Value::String(format!("{x:.9e}"));
+                }
+                serde_json::Value::Object(o) => o.values_mut().for_each(round),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(round),
+                _ => {}
+            }
+        }
+        let mut lines: Vec<String> = rows
+            .into_iter()
+            .map(|mut r| {
+                round(&mut r);
+                r.to_string()
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// Every model answers the same in a batch session (views computed once, in
+    /// memory) as in the live session, over the hand-checked model fixture.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn batch_context_answers_every_model_like_the_live_session() {
+        let root = StorageRoot::parse(&format!(
+            "memory:///batch-{}/",
+            uuid::Uuid::now_v7().simple()
+        ))
+        .unwrap();
+        let (warehouse, table) = Warehouse::open(root, QueryCatalog::embedded().unwrap())
+            .await
+            .unwrap();
+        let warehouse = Arc::new(warehouse);
+        let ingest =
+            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::default())
+                .await
+                .unwrap();
+        let fixture = include_str!("../../tests/data/models_fixture.ndjson");
+        let events: Vec<serde_json::Value> = fixture
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        ingest.ingest(events).await.unwrap();
+
+        let batch = warehouse.batch_context().await.unwrap();
+        let models: Vec<String> = warehouse
+            .catalog()
+            .models()
+            .map(|m| m.name.clone())
+            .collect();
+        assert!(models.len() > 10, "the catalog's models: {models:?}");
+        for model in models {
+            let sql = format!("SELECT * FROM \"{model}\"");
+            let live = warehouse.rows(&sql).await.unwrap();
+            let batched = Warehouse::rows_in(&batch, &sql).await.unwrap();
+            assert_eq!(normalised(live), normalised(batched), "model {model}");
+        }
+        ingest.shutdown().await;
+    }
 }

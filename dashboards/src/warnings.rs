@@ -28,6 +28,7 @@ use lettre::message::Mailbox;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 use warehouse::Warehouse;
+use warehouse::datafusion::prelude::SessionContext;
 use warehouse::queries::{QueryFile, QueryKind};
 
 use crate::clock::Clock;
@@ -272,9 +273,11 @@ impl WarningEngine {
             as_of: Some(as_of),
             ..RunReport::default()
         };
+        // The views are computed once for all the rules of this run.
+        let ctx = self.warehouse.batch_context().await?;
         let mut succeeded = Vec::new();
         for rule in &selected {
-            match self.evaluate(rule, as_of).await {
+            match self.evaluate_in(&ctx, rule, as_of).await {
                 Ok(mut findings) => {
                     succeeded.push(rule.name.clone());
                     report.findings.append(&mut findings);
@@ -315,6 +318,17 @@ impl WarningEngine {
 
     /// One rule's findings at `as_of`.
     pub async fn evaluate(&self, rule: &Rule, as_of: DateTime<Utc>) -> Result<Vec<Finding>> {
+        self.evaluate_in(&self.warehouse.context(), rule, as_of)
+            .await
+    }
+
+    /// [`Self::evaluate`] with the rule planned in `ctx` (a batch context in a run).
+    async fn evaluate_in(
+        &self,
+        ctx: &SessionContext,
+        rule: &Rule,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<Finding>> {
         let mut params = self.warehouse.catalog().params().clone();
         let local = as_of.with_timezone(&ingest::china_time());
         params.insert(
@@ -323,7 +337,7 @@ impl WarningEngine {
         );
         params.insert("as_of_date".into(), local.date_naive().to_string());
         let sql = rule.file.render(&params)?;
-        let rows = self.warehouse.rows(&sql).await?;
+        let rows = Warehouse::rows_in(ctx, &sql).await?;
         let mut findings = Vec::new();
         for row in &rows {
             let Some(facts) = row.as_object() else {

@@ -606,7 +606,7 @@ impl Writer {
             files_removed: metrics.num_files_removed,
             files_added: metrics.num_files_added,
             partitions: metrics.partitions_optimized,
-            version: self.table.version().unwrap_or(0) as u64,
+            version: self.table.version().unwrap_or(0),
         };
         tracing::info!(
             files_removed = done.files_removed,
@@ -629,7 +629,7 @@ impl Writer {
             .snapshot()
             .map(|s| s.table_config().checkpoint_interval().get())
             .unwrap_or(100);
-        let next = self.table.version().map_or(0, |v| v as u64 + 1);
+        let next = self.table.version().map_or(0, |v| v + 1);
         (next + 1).is_multiple_of(interval)
     }
 

@@ -134,20 +134,7 @@ impl Warehouse {
 
     /// Runs an internal query (no bounds) and answers its rows as JSON objects.
     pub async fn rows(&self, sql: &str) -> Result<Vec<serde_json::Value>> {
-        let batches = self
-            .context()
-            .sql(sql)
-            .await
-            .map_err(|e| Error::Execution { source: e })?
-            .collect()
-            .await
-            .map_err(|e| Error::Execution { source: e })?;
-        let rows =
-            crate::json::rows_json(&batches).map_err(|e| Error::Execution { source: e.into() })?;
-        Ok(match rows {
-            serde_json::Value::Array(rows) => rows,
-            _ => Vec::new(),
-        })
+        Self::rows_in(&self.context(), sql).await
     }
 
     /// A session whose memory is bounded to `limit` bytes; past it, operators fail
@@ -192,6 +179,64 @@ impl Warehouse {
         })?;
         plan_queries(&ctx, &self.catalog).await?;
         Ok(ctx)
+    }
+
+    /// A session for a batch of queries over one moment — a refresh of every model, a
+    /// run of every warning rule: each view of `queries/views/` is computed **once**
+    /// into memory, and the models are planned over those results. Otherwise every
+    /// model would read the events and parse their JSON payloads anew for each view it
+    /// uses. `live_events` itself (every column of every live event) stays a view over
+    /// the table; the views derived from it hold parsed, narrower rows.
+    pub async fn batch_context(&self) -> Result<SessionContext> {
+        use datafusion::datasource::MemTable;
+        let state = new_state(self.base.runtime_env().clone())?;
+        let ctx = SessionContext::new_with_state(state);
+        ctx.register_table(events::TABLE, self.events.clone())
+            .map_err(|e| Error::Execution { source: e })?;
+        let params = self.catalog.params();
+        for view in self.catalog.of_kind(QueryKind::View) {
+            let failed = |source| Error::View {
+                view: view.path.clone(),
+                source,
+            };
+            ctx.sql(&view.render(params)?).await.map_err(failed)?;
+            if view.name == "live_events" {
+                continue;
+            }
+            let df = ctx.table(view.name.as_str()).await.map_err(failed)?;
+            let schema = df.schema().inner().clone();
+            let batches = df.collect().await.map_err(failed)?;
+            let table = MemTable::try_new(schema, vec![batches]).map_err(failed)?;
+            ctx.deregister_table(view.name.as_str()).map_err(failed)?;
+            ctx.register_table(view.name.as_str(), Arc::new(table))
+                .map_err(failed)?;
+        }
+        for model in self.catalog.models() {
+            let sql = format!("CREATE VIEW {} AS {}", model.name, model.render(params)?);
+            ctx.sql(&sql).await.map_err(|source| Error::View {
+                view: model.path.clone(),
+                source,
+            })?;
+        }
+        Ok(ctx)
+    }
+
+    /// Runs `sql` in `ctx` (e.g. a [`Self::batch_context`]) and answers its rows as
+    /// JSON objects.
+    pub async fn rows_in(ctx: &SessionContext, sql: &str) -> Result<Vec<serde_json::Value>> {
+        let batches = ctx
+            .sql(sql)
+            .await
+            .map_err(|e| Error::Execution { source: e })?
+            .collect()
+            .await
+            .map_err(|e| Error::Execution { source: e })?;
+        let rows =
+            crate::json::rows_json(&batches).map_err(|e| Error::Execution { source: e.into() })?;
+        Ok(match rows {
+            serde_json::Value::Array(rows) => rows,
+            _ => Vec::new(),
+        })
     }
 
     async fn load_orgs(&self) -> Result<()> {
