@@ -652,7 +652,7 @@ mod tests {
             .await
             .unwrap();
         let with_c2: Value = serde_json::from_slice(
-            &cockpit
+            cockpit
                 .render_json("counts", "U", period, None)
                 .await
                 .unwrap()
