@@ -6,6 +6,7 @@
 //! - `access`: the token / role / scope matrix;
 //! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
 //! - `warnings`: the warning lifecycle, digest mail over real SMTP, ack over HTTP;
+//! - `snapshots`: insta snapshots of the dashboard JSON of the fixed-seed demo;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
 // Test modules share helpers with `pub`.
@@ -15,6 +16,7 @@ mod access;
 mod dashboards;
 mod ingest;
 mod slt;
+mod snapshots;
 mod sql;
 mod support;
 mod warnings;

@@ -1,0 +1,124 @@
+//! Snapshots (insta) of the dashboard JSON of the fixed-seed demo
+//! (`dangjian demo --seed 42 --today 2026-11-25`): every dashboard at its level —
+//! the university, one college, one branch — and the statistics board at all three,
+//! over an explicit period. What depends on the run rather than on the data (when
+//! the models were refreshed) is redacted, and fractions are rounded to 9
+//! significant digits (a parallel float sum may add in another order from run to
+//! run: an ANOVA p-value of 3e-171 moved in its 12th digit); everything else must
+//! stay as recorded in `tests/e2e/snapshots/`. A changed figure fails the test:
+//! review the `.snap.new` file insta writes beside it (`cargo insta review`, or
+//! rename it) and commit it.
+//!
+//! The demo is left in `<target>/web-demo` with a `snapshot-demo.ok` marker, and
+//! `scripts/test` serves it to the browser tests instead of running the demo again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{BIN, Server};
+
+/// The period of every snapshot: the demo's last twelve months, given explicitly
+/// (the default follows the wall clock).
+const PERIOD: &str = "from=2025-12&to=2026-11";
+
+/// Keys whose values say when this run refreshed the models, not what the data is.
+const VOLATILE: &[&str] = &["freshness", "refreshed_at"];
+
+/// `<target>/web-demo`, beside the binary's `debug/`.
+fn demo_dir() -> PathBuf {
+    Path::new(BIN)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary lives in <target>/<profile>/")
+        .join("web-demo")
+}
+
+/// Redacts the volatile keys and rounds fractions to 9 significant digits.
+fn redact(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let rounded: f64 = format!("{:.8e}", n.as_f64().unwrap()).parse().unwrap();
+            *value = serde_json::Number::from_f64(rounded).map_or(Value::Null, Value::Number);
+        }
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if VOLATILE.contains(&key.as_str()) && !v.is_null() {
+                    *v = Value::String("[redacted]".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_dashboards_match_their_snapshots() {
+    let dir = demo_dir();
+    let marker = dir.join("snapshot-demo.ok");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let status = Command::new(BIN)
+        .args([
+            "demo",
+            "--seed",
+            "42",
+            "--today",
+            "2026-11-25",
+            "--no-serve",
+        ])
+        .args(["--set", "scheduler.enabled=false", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::from(log("demo-stdout.log")))
+        .stderr(Stdio::from(log("demo-stderr.log")))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the demo failed; see {}",
+        dir.join("demo-stderr.log").display()
+    );
+    std::fs::write(&marker, "dangjian demo --seed 42 --today 2026-11-25\n").unwrap();
+
+    let tokens: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("demo-tokens.json")).unwrap()).unwrap();
+    let token_of = |name: &str| -> (String, String) {
+        let t = tokens
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no demo token `{name}`"));
+        (
+            t["token"].as_str().unwrap().into(),
+            t["org"].as_str().unwrap().into(),
+        )
+    };
+    let (leader, university) = token_of("校党委书记");
+    let (_, college) = token_of("学院党委书记");
+    let (_, branch) = token_of("支部书记");
+
+    let server = Server::start_with(&dir, dir.join("dangjian.toml"));
+    for (dashboard, level, org) in [
+        ("university", "university", &university),
+        ("college", "college", &college),
+        ("branch", "branch", &branch),
+        ("statistics", "university", &university),
+        ("statistics", "college", &college),
+        ("statistics", "branch", &branch),
+    ] {
+        let path = format!("/api/v1/dashboards/{dashboard}?org={org}&{PERIOD}");
+        let (status, mut body) = server.get(&leader, &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["source"], "materialised", "{path}");
+        redact(&mut body);
+        insta::assert_json_snapshot!(format!("{dashboard}_{level}"), body);
+    }
+    assert_eq!(server.terminate(), Some(0));
+}
