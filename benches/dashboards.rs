@@ -8,8 +8,10 @@
 //! of every college, the branch board of branches of each college, the statistics board
 //! of each college. Before the load each URL is requested once (the first read of a
 //! model table opens it from storage; with the cache on it also fills the cache), and
-//! both servers must give the same JSON. Latency is from sending the request to the
-//! last byte of the body.
+//! both servers must give the same JSON. Clients connect first (`/healthz`), then the
+//! clock starts. Requests carry `Accept-Encoding: gzip`, as a browser's do
+//! (`BENCH_ENCODING=identity` asks for plain JSON). Latency is from sending the request
+//! to the last byte of the body.
 //!
 //! Run with `cargo bench --bench dashboards` (or the built binary with `--bench`).
 //! The demo data: `BENCH_DEMO_DIR` names a directory `dangjian demo` wrote (e.g.
