@@ -481,7 +481,10 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
             .await;
         assert_eq!(rows[0]["n"], 0);
     }
-    assert!(compactions(&scratch.0) >= 1, "compaction ran during the load");
+    assert!(
+        compactions(&scratch.0) >= 1,
+        "compaction ran during the load"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
