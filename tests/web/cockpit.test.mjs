@@ -236,6 +236,10 @@ test('drill-down college → branch changes the figures and the breadcrumb, and 
   await s.close();
 });
 
+/** Resolves when the page has received a dashboard answer whose query contains `query`. */
+const dashboardAnswer = (page, query) =>
+  page.waitForResponse((r) => r.url().includes('/api/v1/dashboards/') && r.url().includes(query));
+
 test('the period picker changes the figures and the URL', async () => {
   const s = await open({ tok: token('leader', 'U') });
   const { page } = s;
@@ -247,7 +251,11 @@ test('the period picker changes the figures and the URL', async () => {
   const year = Number(to.slice(0, 4)) - 1;
   await page.selectOption('#period-mode', 'year');
   await page.fill('#period-year', String(year));
+  // The page is still 'ready' from the old period for a moment after the hash changes:
+  // wait for the new period's answer, then for the render that follows it.
+  const yearLoaded = dashboardAnswer(page, `from=${year}-01&to=${year}-12`);
   await page.click('#period-apply');
+  await yearLoaded;
   await page.waitForFunction((y) => document.body.dataset.state === 'ready' && location.hash.includes(`from=${y}-01&to=${y}-12`), year);
   assert.equal(await page.textContent('#period-text'), `${year}年`);
   assert.notEqual(await page.textContent('#period-text'), periodBefore);
@@ -258,7 +266,9 @@ test('the period picker changes the figures and the URL', async () => {
   await page.selectOption('#period-mode', 'quarter');
   await page.fill('#period-qyear', String(year));
   await page.selectOption('#period-quarter', '2');
+  const quarterLoaded = dashboardAnswer(page, `from=${year}-04&to=${year}-06`);
   await page.click('#period-apply');
+  await quarterLoaded;
   await page.waitForFunction((y) => document.body.dataset.state === 'ready' && location.hash.includes(`from=${y}-04&to=${y}-06`), year);
   const quarter = await figures(page);
   const bookmark = page.url();
