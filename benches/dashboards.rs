@@ -18,7 +18,8 @@
 //! `target/web-demo` after the snapshot test); otherwise `<target>/bench-demo`, made
 //! by `dangjian demo --seed 42 --today 2026-11-25 --no-serve` on the first run (a few
 //! minutes) and reused after. `BENCH_SECONDS` (default 10) is the length of each case,
-//! `BENCH_CLIENTS` (default 200) the number of clients.
+//! `BENCH_CLIENTS` (default 200) the number of clients, `BENCH_RATE` (default 2,000) the
+//! aggregate requests/s of the paced case.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -174,7 +175,20 @@ impl Figures {
 /// `clients` connections, each requesting the paths in turn (from its own offset)
 /// until `seconds` have passed. The clock starts once every client has connected
 /// (a request to `/healthz`), as browsers on a cockpit page are connected already.
-async fn load(url: &str, token: &str, paths: &[String], clients: usize, seconds: f64) -> Figures {
+///
+/// Without `interval` each client sends its next request as soon as the last one is
+/// answered (closed loop: the load is whatever the machine can take). With it, each
+/// client sends one request per `interval`, staggered (open loop: a fixed aggregate
+/// rate), and latency counts from the instant the request was due, so a slow answer
+/// also delays the figures of the requests queued behind it.
+async fn load(
+    url: &str,
+    token: &str,
+    paths: &[String],
+    clients: usize,
+    seconds: f64,
+    interval: Option<Duration>,
+) -> Figures {
     let connected = Arc::new(tokio::sync::Barrier::new(clients + 1));
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -191,11 +205,20 @@ async fn load(url: &str, token: &str, paths: &[String], clients: usize, seconds:
             let response = client.get(&health).send().await.unwrap();
             response.bytes().await.unwrap();
             connected.wait().await;
-            let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs_f64(seconds);
             let mut latencies = Vec::new();
             let mut i = c;
+            let mut due = interval.map(|every| start + every.mul_f64(c as f64 / clients as f64));
             while Instant::now() < deadline {
-                let sent = Instant::now();
+                let sent = match due {
+                    Some(at) => {
+                        tokio::time::sleep_until(at.into()).await;
+                        due = interval.map(|every| at + every);
+                        at
+                    }
+                    None => Instant::now(),
+                };
                 let response = client
                     .get(&urls[i % urls.len()])
                     .bearer_auth(&token)
@@ -254,6 +277,7 @@ async fn main() {
     };
     let seconds = env("BENCH_SECONDS", 10.0);
     let clients = env("BENCH_CLIENTS", 200.0) as usize;
+    let rate = env("BENCH_RATE", 2000.0);
     let dir = demo_dir();
     let tokens: Vec<Value> =
         serde_json::from_slice(&std::fs::read(dir.join("demo-tokens.json")).unwrap()).unwrap();
@@ -282,8 +306,27 @@ async fn main() {
             None => answers = Some(bodies),
             Some(first) => assert!(*first == bodies, "the cache changed an answer"),
         }
-        let figures = load(&server.url, &token, &paths, clients, seconds).await;
-        results.push((case, paths.len(), figures));
+        let figures = load(&server.url, &token, &paths, clients, seconds, None).await;
+        results.push((case.to_string(), paths.len(), figures));
+        if entries > 0 {
+            // The same clients at a fixed aggregate rate, as cockpit screens refreshing
+            // on a timer would send (`BENCH_RATE` requests/s in all).
+            let interval = Duration::from_secs_f64(clients as f64 / rate);
+            let paced = load(
+                &server.url,
+                &token,
+                &paths,
+                clients,
+                seconds,
+                Some(interval),
+            )
+            .await;
+            results.push((
+                format!("cache on, paced at {rate:.0} req/s"),
+                paths.len(),
+                paced,
+            ));
+        }
         drop(server);
     }
 
@@ -301,7 +344,7 @@ async fn main() {
     for (case, _, f) in &results {
         print_row(case, f);
     }
-    let (on, off) = (&results[0].2, &results[1].2);
+    let (on, off) = (&results[0].2, &results[2].2);
     println!(
         "ratio on/off: {:.1}× requests/s, p99 {:.1}× lower",
         on.rate() / off.rate(),
