@@ -366,7 +366,8 @@ async fn main() {
                 t.rows.to_string(),
                 format!("{:.0}", t.median_ms),
             ),
-            Err(_) => (None, "–".into(), "error".into()),
+            // "over N s, stopped" for a time-out, else the start of the error.
+            Err(e) => (None, "–".into(), e.chars().take(18).collect()),
         };
         let duck_ms = d["median_ms"].as_f64();
         let answers = match (timing, d["fingerprint"].as_array()) {
