@@ -208,7 +208,7 @@ impl Default for IngestSettings {
             commit_window_ms: 2,
             max_batch_events: 100_000,
             max_future_skew_secs: 86_400,
-            compact_after_files: 1_000,
+            compact_after_files: 100,
         }
     }
 }

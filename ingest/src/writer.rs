@@ -63,7 +63,7 @@ impl Default for IngestConfig {
             commit_window: Duration::from_millis(2),
             max_batch_events: 100_000,
             max_future_skew: TimeDelta::days(1),
-            compact_after_files: 1_000,
+            compact_after_files: 100,
         }
     }
 }
