@@ -446,7 +446,10 @@ async fn batch_session(
         "| {:<28} | {:>9} | {:>18} | {:>10} | {:>6} |",
         "model", "rows", "DataFusion batch ms", "DuckDB ms", "ratio"
     );
-    println!("|{:-<30}|{:->11}|{:->20}|{:->12}|{:->8}|", ":", ":", ":", ":", ":");
+    println!(
+        "|{:-<30}|{:->11}|{:->20}|{:->12}|{:->8}|",
+        ":", ":", ":", ":", ":"
+    );
     let (mut ours, mut theirs) = (views_ms, 0.0);
     for model in models {
         let sql = format!("SELECT * FROM {}", model.name);
