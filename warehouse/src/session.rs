@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
@@ -67,7 +68,7 @@ impl Warehouse {
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, live.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(&ctx, &catalog).await?;
+        plan_queries(&ctx, &catalog, Views::Planned).await?;
         let warehouse = Self {
             store: table.log_store().root_object_store(None),
             root,
@@ -177,7 +178,7 @@ impl Warehouse {
             view: "events (as of)".into(),
             source,
         })?;
-        plan_queries(&ctx, &self.catalog).await?;
+        plan_queries(&ctx, &self.catalog, Views::Planned).await?;
         Ok(ctx)
     }
 
@@ -188,36 +189,11 @@ impl Warehouse {
     /// uses. `live_events` itself (every column of every live event) stays a view over
     /// the table; the views derived from it hold parsed, narrower rows.
     pub async fn batch_context(&self) -> Result<SessionContext> {
-        use datafusion::datasource::MemTable;
         let state = new_state(self.base.runtime_env().clone())?;
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, self.events.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        let params = self.catalog.params();
-        for view in self.catalog.of_kind(QueryKind::View) {
-            let failed = |source| Error::View {
-                view: view.path.clone(),
-                source,
-            };
-            ctx.sql(&view.render(params)?).await.map_err(failed)?;
-            if view.name == "live_events" {
-                continue;
-            }
-            let df = ctx.table(view.name.as_str()).await.map_err(failed)?;
-            let schema = df.schema().inner().clone();
-            let batches = df.collect().await.map_err(failed)?;
-            let table = MemTable::try_new(schema, vec![batches]).map_err(failed)?;
-            ctx.deregister_table(view.name.as_str()).map_err(failed)?;
-            ctx.register_table(view.name.as_str(), Arc::new(table))
-                .map_err(failed)?;
-        }
-        for model in self.catalog.models() {
-            let sql = format!("CREATE VIEW {} AS {}", model.name, model.render(params)?);
-            ctx.sql(&sql).await.map_err(|source| Error::View {
-                view: model.path.clone(),
-                source,
-            })?;
-        }
+        plan_queries(&ctx, &self.catalog, Views::Computed).await?;
         Ok(ctx)
     }
 
@@ -299,14 +275,34 @@ fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
 /// Plans the views of `queries/views/`, then every cockpit model as a live view named
 /// after it (so analysts can query `dues_monthly` directly; the scheduler materialises
 /// the ones marked so), over whatever `events` means in `ctx`.
-async fn plan_queries(ctx: &SessionContext, catalog: &QueryCatalog) -> Result<()> {
+/// How [`plan_queries`] registers the views of `queries/views/`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Views {
+    /// As views: every query that reads one plans it anew over `events`.
+    Planned,
+    /// Computed once into memory right after being planned (all but `live_events`, which
+    /// is every live event), so the views and models after them read the results.
+    Computed,
+}
+
+async fn plan_queries(ctx: &SessionContext, catalog: &QueryCatalog, views: Views) -> Result<()> {
     for view in catalog.of_kind(QueryKind::View) {
+        let failed = |source| Error::View {
+            view: view.path.clone(),
+            source,
+        };
         ctx.sql(&view.render(catalog.params())?)
             .await
-            .map_err(|source| Error::View {
-                view: view.path.clone(),
-                source,
-            })?;
+            .map_err(failed)?;
+        if views == Views::Computed && view.name != "live_events" {
+            let df = ctx.table(view.name.as_str()).await.map_err(failed)?;
+            let schema = df.schema().inner().clone();
+            let batches = df.collect().await.map_err(failed)?;
+            let table = MemTable::try_new(schema, vec![batches]).map_err(failed)?;
+            ctx.deregister_table(view.name.as_str()).map_err(failed)?;
+            ctx.register_table(view.name.as_str(), Arc::new(table))
+                .map_err(failed)?;
+        }
     }
     for model in catalog.models() {
         let sql = format!(
