@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "../tests/support/fixed_demo.rs"]
+mod fixed_demo;
+
 const BIN: &str = env!("CARGO_BIN_EXE_dangjian");
 const PERIOD: &str = "from=2025-12&to=2026-11";
 /// Branch boards per college in the mix.
@@ -71,27 +74,7 @@ fn demo_dir() -> PathBuf {
         "running `dangjian demo --seed 42 --today 2026-11-25 --no-serve` into {} (a few minutes)…",
         dir.display()
     );
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).unwrap();
-    let status = Command::new(BIN)
-        .args([
-            "demo",
-            "--seed",
-            "42",
-            "--today",
-            "2026-11-25",
-            "--no-serve",
-        ])
-        .args(["--set", "scheduler.enabled=false", "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join("demo-stderr.log")).unwrap(),
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "the demo failed; see demo-stderr.log");
+    fixed_demo::run(BIN, &dir);
     std::fs::write(&done, "").unwrap();
     dir
 }

@@ -14,6 +14,8 @@
 
 mod access;
 mod dashboards;
+#[path = "../support/fixed_demo.rs"]
+mod fixed_demo;
 mod ingest;
 mod slt;
 mod snapshots;

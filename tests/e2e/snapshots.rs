@@ -13,7 +13,6 @@
 //! `scripts/test` serves it to the browser tests instead of running the demo again.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -60,32 +59,7 @@ fn redact(value: &mut Value) {
 async fn demo_dashboards_match_their_snapshots() {
     let dir = demo_dir();
     let marker = dir.join("snapshot-demo.ok");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
-    let status = Command::new(BIN)
-        .args([
-            "demo",
-            "--seed",
-            "42",
-            "--today",
-            "2026-11-25",
-            "--no-serve",
-        ])
-        .args(["--set", "scheduler.enabled=false", "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::from(log("demo-stdout.log")))
-        .stderr(Stdio::from(log("demo-stderr.log")))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "the demo failed; see {}",
-        dir.join("demo-stderr.log").display()
-    );
+    crate::fixed_demo::run(BIN, &dir);
     std::fs::write(&marker, "dangjian demo --seed 42 --today 2026-11-25\n").unwrap();
 
     let tokens: Vec<Value> =
