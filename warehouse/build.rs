@@ -24,6 +24,12 @@ fn main() {
             }
         }
     }
+    // A binary without its views cannot open a warehouse; fail the build, not the start-up.
+    assert!(
+        files.iter().any(|(name, _)| name.starts_with("views/")),
+        "no SQL views under {}: the queries/ directory must sit next to warehouse/",
+        root.display()
+    );
     files.sort();
     let mut out = String::from("pub(crate) static EMBEDDED: &[(&str, &str)] = &[\n");
     for (name, path) in files {
