@@ -44,6 +44,13 @@ use crate::{IngestError, Result, ValidEvent, Validator, batch};
 /// The Delta application id of dangjian's ingest commits.
 pub const APP_ID: &str = "dangjian-ingest";
 
+/// Compaction merges a month's small files into files of up to this size and leaves
+/// larger files alone. A month of the 9M-event demo is ~7.5 MiB, so it becomes one file;
+/// under steady traffic a compaction rewrites at most this much per month, where a large
+/// target (OPTIMIZE's default is 100 MiB) would merge an ever larger month file again
+/// with every batch of new small ones.
+const COMPACT_TARGET_BYTES: std::num::NonZeroU64 = std::num::NonZeroU64::new(16 << 20).unwrap();
+
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     /// How long the writer waits for more requests to join a commit.
@@ -591,7 +598,7 @@ impl Writer {
             .table
             .clone()
             .optimize()
-            .with_target_size(std::num::NonZeroU64::new(128 * 1024 * 1024).expect("non-zero"))
+            .with_target_size(COMPACT_TARGET_BYTES)
             .with_commit_properties(
                 CommitProperties::default().with_cleanup_expired_logs(Some(false)),
             )
