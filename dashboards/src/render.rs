@@ -661,6 +661,39 @@ mod tests {
         .unwrap();
         assert_eq!(with_c2["org"]["children"].as_array().unwrap().len(), 2);
 
+        // A rename reaches the org directory (read again after the commit) and the
+        // cached answer with the old name is not served.
+        ingest
+            .ingest(vec![
+                json!({"event_type": "org.renamed", "occurred_at": "2026-03-02",
+                "org_id": "C2", "payload": {"name": "学院二（更名）"}}),
+            ])
+            .await
+            .unwrap();
+        let mut names = Vec::new();
+        for _ in 0..100 {
+            let answer: Value = serde_json::from_slice(
+                cockpit
+                    .render_json("counts", "U", period, None)
+                    .await
+                    .unwrap()
+                    .json(),
+            )
+            .unwrap();
+            names = answer["org"]["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect();
+            if names.iter().any(|n| n == "学院二（更名）") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(names.contains(&"学院二（更名）".to_string()), "{names:?}");
+        assert!(!names.contains(&"学院二".to_string()), "{names:?}");
+
         let off = Cockpit::new(cockpit.specs.clone(), runner).with_cache_entries(0);
         off.render_json("counts", "U", period, None).await.unwrap();
         assert!(off.cache.is_empty());

@@ -38,7 +38,7 @@ use warehouse::deltalake::{DeltaTable, DeltaTableError};
 use warehouse::orgs::OrgNode;
 use warehouse::{OrgDirectory, Warehouse};
 
-use crate::catalogue::Payload;
+use crate::catalogue::{EventType, Payload};
 use crate::{IngestError, Result, ValidEvent, Validator, batch};
 
 /// The Delta application id of dangjian's ingest commits.
@@ -492,6 +492,7 @@ impl Writer {
                 {
                     tracing::error!(error = %e, "could not publish the new events version to SQL");
                 }
+                self.reload_orgs_if_renamed(&rows);
                 tracing::debug!(
                     version,
                     publish_us = tp.elapsed().as_micros() as u64,
@@ -638,6 +639,26 @@ impl Writer {
             .unwrap_or(100);
         let next = self.table.version().map_or(0, |v| v + 1);
         (next + 1).is_multiple_of(interval)
+    }
+
+    /// A rename (or a retraction, which may undo one) changes what the `orgs` view
+    /// answers for an org already known: the org directory reads the view again, after
+    /// the commit is published and off the writer's path (renames are rare).
+    fn reload_orgs_if_renamed(&self, rows: &[ValidEvent]) {
+        let changes_names = rows.iter().any(|e| {
+            matches!(
+                e.event_type,
+                EventType::OrgRenamed | EventType::EventRetracted
+            )
+        });
+        if changes_names {
+            let warehouse = self.warehouse.clone();
+            tokio::spawn(async move {
+                if let Err(e) = warehouse.reload_orgs().await {
+                    tracing::error!(error = %e, "could not reload the org directory after a rename");
+                }
+            });
+        }
     }
 
     fn note_orgs(&self, rows: &[ValidEvent]) {

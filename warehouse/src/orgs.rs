@@ -2,8 +2,8 @@
 //! for access checks: a token's scope is an org subtree, and every event, query and
 //! dashboard is checked against it.
 //!
-//! It is loaded from the `org.created` events at start-up and extended by ingest right
-//! after each commit that creates orgs.
+//! It is loaded from the `orgs` view at start-up, extended by ingest right after each
+//! commit that creates orgs, and read again from the view after a rename or retraction.
 
 use std::collections::HashMap;
 use std::sync::RwLock;

@@ -215,6 +215,12 @@ impl Warehouse {
         })
     }
 
+    /// Reads the org tree again from the `orgs` view (current names, parents), for the
+    /// changes an `org.created` alone does not tell: renames, retractions.
+    pub async fn reload_orgs(&self) -> Result<()> {
+        self.load_orgs().await
+    }
+
     async fn load_orgs(&self) -> Result<()> {
         let ctx = self.context();
         let batches = ctx
@@ -272,9 +278,6 @@ fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
     Ok(state)
 }
 
-/// Plans the views of `queries/views/`, then every cockpit model as a live view named
-/// after it (so analysts can query `dues_monthly` directly; the scheduler materialises
-/// the ones marked so), over whatever `events` means in `ctx`.
 /// How [`plan_queries`] registers the views of `queries/views/`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Views {
@@ -285,6 +288,9 @@ enum Views {
     Computed,
 }
 
+/// Plans the views of `queries/views/`, then every cockpit model as a live view named
+/// after it (so analysts can query `dues_monthly` directly; the scheduler materialises
+/// the ones marked so), over whatever `events` means in `ctx`.
 async fn plan_queries(ctx: &SessionContext, catalog: &QueryCatalog, views: Views) -> Result<()> {
     for view in catalog.of_kind(QueryKind::View) {
         let failed = |source| Error::View {
