@@ -67,7 +67,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Planning recurses over the expression tree: an analyst's `IN (…)` list of a few
+    // thousand ids, or a deeply nested CASE, needs more than tokio's default 2 MiB of
+    // stack per worker. Only the pages a thread touches are ever allocated.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(16 << 20)
         .enable_all()
         .build()
         .expect("the tokio runtime starts");

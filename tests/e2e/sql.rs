@@ -15,6 +15,19 @@ async fn read_only_and_limits() {
         .post_json("t-admin", &Value::Array(every_event_type()))
         .await;
 
+    // A long `IN (…)` list plans on the server's worker stack without bringing it down.
+    let ids = (0..5_000)
+        .map(|i| format!("'00000000-0000-7000-8000-{i:012}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (status, body) = server
+        .sql(
+            "t-analyst",
+            &format!("SELECT count(*) AS n FROM events WHERE event_id IN ({ids})"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
     // Writes of every kind are refused, naming the statement.
     for (query, kind) in [
         ("INSERT INTO events SELECT * FROM events", "INSERT"),
