@@ -78,6 +78,8 @@ pub struct IngestSettings {
     pub max_future_skew_secs: i64,
     /// Compact the table (Delta OPTIMIZE) after this many data files were written; 0 = never.
     pub compact_after_files: usize,
+    /// … or after this many commits, whichever comes first; 0 = count files only.
+    pub compact_after_commits: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +211,7 @@ impl Default for IngestSettings {
             max_batch_events: 100_000,
             max_future_skew_secs: 86_400,
             compact_after_files: 100,
+            compact_after_commits: 20,
         }
     }
 }
@@ -363,6 +366,7 @@ impl Config {
             max_batch_events: self.ingest.max_batch_events,
             max_future_skew: chrono::TimeDelta::seconds(self.ingest.max_future_skew_secs),
             compact_after_files: self.ingest.compact_after_files,
+            compact_after_commits: self.ingest.compact_after_commits,
         }
     }
 
