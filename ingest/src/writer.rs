@@ -60,7 +60,8 @@ pub struct IngestConfig {
     /// How far into the future `occurred_at` may lie (clock skew of producers).
     pub max_future_skew: TimeDelta,
     /// After this many data files written by commits, the writer compacts the table
-    /// (Delta OPTIMIZE: small files of a month partition rewritten into one); 0 = never.
+    /// (Delta OPTIMIZE: a month's small files rewritten into files of up to 16 MiB) and
+    /// checkpoints it; 0 = never.
     pub compact_after_files: usize,
     /// … or after this many commits, whichever comes first (0 = count files only). Each
     /// commit's post-commit snapshot update replays the commits since the last
