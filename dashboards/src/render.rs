@@ -608,8 +608,10 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         )
         .unwrap();
+        let json =
+            |answer: &Arc<Encoded>| -> Value { serde_json::from_slice(answer.json()).unwrap() };
         let events = |answer: &Arc<Encoded>| {
-            let v: Value = serde_json::from_slice(answer.json()).unwrap();
+            let v = json(answer);
             assert_eq!(v["source"], "materialised", "{v}");
             v["panels"][0]["rows"][0]["events"].as_i64().unwrap()
         };
@@ -651,14 +653,12 @@ mod tests {
                 "org_id": "C2", "payload": {"name": "学院二", "kind": "college", "parent_id": "U"}})])
             .await
             .unwrap();
-        let with_c2: Value = serde_json::from_slice(
-            cockpit
+        let with_c2 = json(
+            &cockpit
                 .render_json("counts", "U", period, None)
                 .await
-                .unwrap()
-                .json(),
-        )
-        .unwrap();
+                .unwrap(),
+        );
         assert_eq!(with_c2["org"]["children"].as_array().unwrap().len(), 2);
 
         // A rename reaches the org directory (read again after the commit) and the
@@ -672,14 +672,12 @@ mod tests {
             .unwrap();
         let mut names = Vec::new();
         for _ in 0..100 {
-            let answer: Value = serde_json::from_slice(
-                cockpit
+            let answer = json(
+                &cockpit
                     .render_json("counts", "U", period, None)
                     .await
-                    .unwrap()
-                    .json(),
-            )
-            .unwrap();
+                    .unwrap(),
+            );
             names = answer["org"]["children"]
                 .as_array()
                 .unwrap()

@@ -694,7 +694,7 @@ impl Writer {
         if changes_names {
             let warehouse = self.warehouse.clone();
             tokio::spawn(async move {
-                if let Err(e) = warehouse.reload_orgs().await {
+                if let Err(e) = warehouse.load_orgs().await {
                     tracing::error!(error = %e, "could not reload the org directory after a rename");
                 }
             });

@@ -215,13 +215,9 @@ impl Warehouse {
         })
     }
 
-    /// Reads the org tree again from the `orgs` view (current names, parents), for the
-    /// changes an `org.created` alone does not tell: renames, retractions.
-    pub async fn reload_orgs(&self) -> Result<()> {
-        self.load_orgs().await
-    }
-
-    async fn load_orgs(&self) -> Result<()> {
+    /// Reads the org tree from the `orgs` view (current names, parents): at start-up, and
+    /// again for the changes an `org.created` alone does not tell (renames, retractions).
+    pub async fn load_orgs(&self) -> Result<()> {
         let ctx = self.context();
         let batches = ctx
             .sql("SELECT org_id, parent_id, name, kind FROM orgs")
