@@ -356,7 +356,18 @@ async fn concurrent_clients_each_event_exactly_once_and_restart_keeps_all() {
                     let (status, body) = server.post_json("t-producer", &e).await;
                     assert_eq!((status, body["duplicates"].as_u64()), (200, Some(1)));
                 }
-                ids.push(e["event_id"].as_str().unwrap().to_string());
+                let id = e["event_id"].as_str().unwrap().to_string();
+                // Read your writes: an answered event is in the next query's answer,
+                // though the writer builds the new snapshot after answering.
+                if client % 10 == 3 && i % 4 == 0 {
+                    let rows = server
+                        .rows(&format!(
+                            "SELECT count(*) AS n FROM events WHERE event_id = '{id}'"
+                        ))
+                        .await;
+                    assert_eq!(rows[0]["n"], 1, "{id} is visible once answered");
+                }
+                ids.push(id);
             }
             ids
         }));

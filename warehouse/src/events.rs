@@ -12,6 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use deltalake::kernel::DataType as DeltaType;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 
+use crate::local::LocalStore;
 use crate::{Error, Result, StorageRoot};
 
 pub const TABLE: &str = "events";
@@ -69,6 +70,18 @@ pub fn arrow_schema() -> SchemaRef {
 }
 
 /// Opens the `events` table under `root`, creating it on first use.
+/// A table builder for `url`: local directories get the [`LocalStore`], whose log
+/// listings do not grow with the log; other URLs get delta-rs' store for their scheme.
+/// Tables opened later through the warehouse share this store.
+fn builder(url: &url::Url) -> deltalake::DeltaResult<DeltaTableBuilder> {
+    let builder = DeltaTableBuilder::from_url(url.clone())?;
+    Ok(if url.scheme() == "file" {
+        builder.with_storage_backend(Arc::new(LocalStore::new()), url.clone())
+    } else {
+        builder
+    })
+}
+
 pub async fn open_or_create(root: &StorageRoot) -> Result<DeltaTable> {
     let url = root.events_table();
     if let Ok(path) = url.to_file_path() {
@@ -78,7 +91,7 @@ pub async fn open_or_create(root: &StorageRoot) -> Result<DeltaTable> {
             reason: format!("cannot create directory: {e}"),
         })?;
     }
-    let mut table = DeltaTableBuilder::from_url(url.clone())
+    let mut table = builder(&url)
         .and_then(|builder| builder.build())
         .map_err(|e| Error::delta(TABLE, e))?;
     match table.load().await {
@@ -104,7 +117,7 @@ pub async fn open_or_create(root: &StorageRoot) -> Result<DeltaTable> {
         Ok(created) => Ok(created),
         // Another process created it between our load and our create: open theirs.
         Err(deltalake::DeltaTableError::VersionAlreadyExists(_)) => {
-            let mut table = DeltaTableBuilder::from_url(url)
+            let mut table = builder(&url)
                 .and_then(|builder| builder.build())
                 .map_err(|e| Error::delta(TABLE, e))?;
             table.load().await.map_err(|e| Error::delta(TABLE, e))?;

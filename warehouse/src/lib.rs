@@ -9,6 +9,8 @@
 //!
 //! - [`paths`]: the one module that knows storage locations (table URLs under the root).
 //! - [`events`]: the schema of the `events` table and opening / creating it.
+//! - [`local`]: the local-directory object store, whose log listings cost what they
+//!   return (so a commit does not get slower as the Delta log grows).
 //! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
 //!   commit is visible to SQL at once without re-listing the store per query.
@@ -34,6 +36,7 @@ pub mod error;
 pub mod events;
 pub mod json;
 pub mod live;
+pub mod local;
 pub mod orgs;
 pub mod paths;
 pub mod queries;

@@ -5,22 +5,38 @@
 //! planned against. [`LiveTable`] is the stable source instead: the writer publishes the
 //! provider of each new version right after its commit, and every scan delegates to the
 //! provider current at planning time. No listing of the store happens per query.
+//!
+//! Read your writes: the ingest writer answers a request as soon as its commit's log
+//! entry is written (the commit is durable then) and builds the new snapshot after that.
+//! It first marks the version [acknowledged](LiveTable::acknowledge); a scan that starts
+//! later waits until that version is published, so an event is visible to every query
+//! started after its request was answered.
 
 use std::borrow::Cow;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
+use tokio::sync::watch;
+
+/// How long a scan waits for an acknowledged version to be published before it fails
+/// (publishing normally takes milliseconds; this bounds a writer that cannot reload).
+const PUBLISH_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct LiveTable {
     schema: SchemaRef,
     current: RwLock<Published>,
+    /// The newest version whose commit was acknowledged to a client.
+    acknowledged: Mutex<Option<u64>>,
+    /// The version of `current`, for scans waiting on it.
+    published: watch::Sender<Option<u64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +50,8 @@ impl LiveTable {
         Self {
             schema: provider.schema(),
             current: RwLock::new(Published { version, provider }),
+            acknowledged: Mutex::new(version),
+            published: watch::Sender::new(version),
         }
     }
 
@@ -43,6 +61,29 @@ impl LiveTable {
         let mut current = self.current.write().expect("live table lock poisoned");
         if version >= current.version {
             *current = Published { version, provider };
+            self.published.send_replace(version);
+        }
+    }
+
+    /// Records that `version` was acknowledged to a writer's client: scans started from
+    /// now on read it (or a newer one) once it is published.
+    pub fn acknowledge(&self, version: u64) {
+        let mut acknowledged = self.acknowledged.lock().expect("live table lock poisoned");
+        *acknowledged = (*acknowledged).max(Some(version));
+    }
+
+    /// Waits until the newest acknowledged version is published.
+    async fn caught_up(&self) -> Result<()> {
+        let target = *self.acknowledged.lock().expect("live table lock poisoned");
+        let mut published = self.published.subscribe();
+        match tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|v| *v >= target)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(DataFusionError::Execution(format!(
+                "events version {} is committed but not readable yet (the writer has not \
+                 published it within {} s); try again",
+                target.unwrap_or_default(),
+                PUBLISH_WAIT.as_secs()
+            ))),
         }
     }
 
@@ -83,6 +124,7 @@ impl TableProvider for LiveTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.caught_up().await?;
         self.provider()
             .scan(state, projection, filters, limit)
             .await

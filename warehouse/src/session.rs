@@ -118,6 +118,12 @@ impl Warehouse {
         self.events.version()
     }
 
+    /// Marks `version` of `events` as acknowledged to clients: queries started from now
+    /// on wait until it is [published](Self::publish) (read your writes).
+    pub fn acknowledge(&self, version: u64) {
+        self.events.acknowledge(version);
+    }
+
     /// Makes a newly committed version of `events` visible to every new query.
     pub async fn publish(&self, table: &DeltaTable) -> Result<()> {
         let provider = table.table_provider().await.map_err(|e| Error::View {
