@@ -68,15 +68,15 @@ const MAJOR_EVERY: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
-    /// How long the writer waits for more requests to join a commit.
+    /// How long the first queued request of a commit waits for others to join it.
     pub commit_window: Duration,
     /// A commit holds at most about this many events (whole requests are never split).
     pub max_batch_events: usize,
     /// How far into the future `occurred_at` may lie (clock skew of producers).
     pub max_future_skew: TimeDelta,
     /// After this many data files written by commits, the writer compacts the table
-    /// (Delta OPTIMIZE: a month's small files rewritten into files of up to 16 MiB) and
-    /// checkpoints it; 0 = never.
+    /// (Delta OPTIMIZE: a month's files under 1 MiB merged, every 16th time those under
+    /// 16 MiB) and checkpoints it; 0 = never.
     pub compact_after_files: usize,
     /// … or after this many commits, whichever comes first (0 = count files only). Each
     /// commit's post-commit snapshot update replays the commits since the last
