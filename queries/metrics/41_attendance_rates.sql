@@ -6,11 +6,12 @@
 --   excused member was expected and did not take part, so leave lowers the rate (it is
 --   shown apart in `excused` so a chart can tell leave from absence). A member recorded
 --   twice for one meeting counts once, with the later record (a correction). The month
---   is the meeting's (China time). Meetings of a Party group count for the group's branch.
+--   is the meeting's (China time). Meetings of a Party group count for the group's branch,
+--   and for the group itself.
 --   Rows — per member, month and branch of the meeting (level = member), and sums per
---   branch, college and university (level = org kind); months without any invitation
---   have no row.
--- grain: member × month; org (branch, college, university) × month
+--   Party group (its own meetings, level = group), branch, college and university (level =
+--   org kind); months without any invitation have no row.
+-- grain: member × month; org (group, branch, college, university) × month
 -- schedule: 0 10 * * * *
 -- materialise: true
 WITH -- The org tree from a single read of `orgs` (every read of that view projects the events
@@ -48,16 +49,17 @@ tree AS (
         FROM with_college
     ) w
 ),
--- Each unit (a branch or a group) with the orgs its figures count for: its branch (level 1),
--- college (2) and university (3).
+-- Each unit (a branch or a group) with the orgs its figures count for: a group itself
+-- (level 0), its branch (1), college (2) and university (3).
 rollup AS (
     SELECT t.org_id AS unit_id, t.branch_id, l.n,
-           CASE l.n WHEN 1 THEN t.branch_id WHEN 2 THEN t.c_id ELSE t.u_id END AS org_id,
-           CASE l.n WHEN 1 THEN t.b_name WHEN 2 THEN t.c_name ELSE t.u_name END AS org_name,
-           CASE l.n WHEN 1 THEN 'branch' WHEN 2 THEN t.c_kind ELSE t.u_kind END AS org_kind,
-           CASE l.n WHEN 1 THEN t.b_parent WHEN 2 THEN t.c_parent ELSE t.u_parent END AS parent_id
+           CASE l.n WHEN 0 THEN CASE WHEN t.kind = 'group' THEN t.org_id END
+                    WHEN 1 THEN t.branch_id WHEN 2 THEN t.c_id ELSE t.u_id END AS org_id,
+           CASE l.n WHEN 0 THEN t.name WHEN 1 THEN t.b_name WHEN 2 THEN t.c_name ELSE t.u_name END AS org_name,
+           CASE l.n WHEN 0 THEN 'group' WHEN 1 THEN 'branch' WHEN 2 THEN t.c_kind ELSE t.u_kind END AS org_kind,
+           CASE l.n WHEN 0 THEN t.branch_id WHEN 1 THEN t.b_parent WHEN 2 THEN t.c_parent ELSE t.u_parent END AS parent_id
     FROM tree t
-    CROSS JOIN (VALUES (1), (2), (3)) AS l(n)
+    CROSS JOIN (VALUES (0), (1), (2), (3)) AS l(n)
     WHERE t.kind IN ('branch', 'group')
 ),
 latest AS (
