@@ -615,12 +615,15 @@ mod tests {
             assert_eq!(v["source"], "materialised", "{v}");
             v["panels"][0]["rows"][0]["events"].as_i64().unwrap()
         };
+        let render = || async {
+            cockpit
+                .render_json("counts", "U", period, None)
+                .await
+                .unwrap()
+        };
         let runner = cockpit.runner.clone();
         runner.refresh("events_per_org", &clock).await;
-        let first = cockpit
-            .render_json("counts", "U", period, None)
-            .await
-            .unwrap();
+        let first = render().await;
         assert_eq!(events(&first), 1);
         assert_eq!(cockpit.cache.len(), 1);
 
@@ -632,18 +635,12 @@ mod tests {
             ])
             .await
             .unwrap();
-        let again = cockpit
-            .render_json("counts", "U", period, None)
-            .await
-            .unwrap();
+        let again = render().await;
         assert!(Arc::ptr_eq(&again, &first), "answered from the cache");
 
         // A refresh writes a new version: the next answer is rendered anew.
         runner.refresh("events_per_org", &clock).await;
-        let after = cockpit
-            .render_json("counts", "U", period, None)
-            .await
-            .unwrap();
+        let after = render().await;
         assert_eq!(events(&after), 2, "no stale answer after a refresh");
         assert_eq!(cockpit.cache.len(), 1, "the new answer replaced the old");
 
@@ -653,12 +650,7 @@ mod tests {
                 "org_id": "C2", "payload": {"name": "学院二", "kind": "college", "parent_id": "U"}})])
             .await
             .unwrap();
-        let with_c2 = json(
-            &cockpit
-                .render_json("counts", "U", period, None)
-                .await
-                .unwrap(),
-        );
+        let with_c2 = json(&render().await);
         assert_eq!(with_c2["org"]["children"].as_array().unwrap().len(), 2);
 
         // A rename reaches the org directory (read again after the commit) and the
@@ -672,12 +664,7 @@ mod tests {
             .unwrap();
         let mut names = Vec::new();
         for _ in 0..100 {
-            let answer = json(
-                &cockpit
-                    .render_json("counts", "U", period, None)
-                    .await
-                    .unwrap(),
-            );
+            let answer = json(&render().await);
             names = answer["org"]["children"]
                 .as_array()
                 .unwrap()

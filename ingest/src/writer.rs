@@ -391,14 +391,8 @@ impl Writer {
         let mut compact_requests = Vec::new();
         while shutdown.is_none() {
             let Some(first) = rx.recv().await else { break };
-            let mut deadline = tokio::time::Instant::now();
             let mut group = match first {
-                Command::Submit(s) => {
-                    // The window runs from when the first request was queued: requests
-                    // that queued up during the previous commit do not wait again.
-                    deadline = s.queued + self.config.commit_window;
-                    vec![s]
-                }
+                Command::Submit(s) => vec![s],
                 Command::Compact(reply) => {
                     reply
                         .send(self.compact(true).await.map_err(compact_failed))
@@ -411,6 +405,12 @@ impl Writer {
                 }
             };
             let mut count: usize = group.iter().map(|s| s.events.len()).sum();
+            // The window runs from when the first request was queued: requests that
+            // queued up during the previous commit do not wait again.
+            let deadline = group
+                .first()
+                .map_or_else(tokio::time::Instant::now, |s| s.queued)
+                + self.config.commit_window;
             while shutdown.is_none() && count < self.config.max_batch_events {
                 let next = match rx.try_recv() {
                     Ok(cmd) => Some(cmd),

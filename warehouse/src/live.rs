@@ -13,7 +13,7 @@
 //! started after its request was answered.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -32,11 +32,10 @@ const PUBLISH_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct LiveTable {
     schema: SchemaRef,
-    current: RwLock<Published>,
+    /// What new scans read; scans waiting for an acknowledged version watch it.
+    current: watch::Sender<Published>,
     /// The newest version whose commit was acknowledged to a client.
     acknowledged: Mutex<Option<u64>>,
-    /// The version of `current`, for scans waiting on it.
-    published: watch::Sender<Option<u64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,20 +48,21 @@ impl LiveTable {
     pub fn new(provider: Arc<dyn TableProvider>, version: Option<u64>) -> Self {
         Self {
             schema: provider.schema(),
-            current: RwLock::new(Published { version, provider }),
+            current: watch::Sender::new(Published { version, provider }),
             acknowledged: Mutex::new(version),
-            published: watch::Sender::new(version),
         }
     }
 
     /// Makes `provider` (the table at `version`) what new scans read. Older versions
     /// are never published over newer ones.
     pub fn publish(&self, provider: Arc<dyn TableProvider>, version: Option<u64>) {
-        let mut current = self.current.write().expect("live table lock poisoned");
-        if version >= current.version {
-            *current = Published { version, provider };
-            self.published.send_replace(version);
-        }
+        self.current.send_if_modified(|current| {
+            let newer = version >= current.version;
+            if newer {
+                *current = Published { version, provider };
+            }
+            newer
+        });
     }
 
     /// Records that `version` was acknowledged to a writer's client: scans started from
@@ -75,8 +75,9 @@ impl LiveTable {
     /// Waits until the newest acknowledged version is published.
     async fn caught_up(&self) -> Result<()> {
         let target = *self.acknowledged.lock().expect("live table lock poisoned");
-        let mut published = self.published.subscribe();
-        match tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|v| *v >= target)).await {
+        let mut published = self.current.subscribe();
+        match tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| p.version >= target)).await
+        {
             Ok(Ok(_)) => Ok(()),
             _ => Err(DataFusionError::Execution(format!(
                 "events version {} is committed but not readable yet (the writer has not \
@@ -88,18 +89,11 @@ impl LiveTable {
     }
 
     pub fn version(&self) -> Option<u64> {
-        self.current
-            .read()
-            .expect("live table lock poisoned")
-            .version
+        self.current.borrow().version
     }
 
     fn provider(&self) -> Arc<dyn TableProvider> {
-        self.current
-            .read()
-            .expect("live table lock poisoned")
-            .provider
-            .clone()
+        self.current.borrow().provider.clone()
     }
 }
 

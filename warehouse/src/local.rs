@@ -85,17 +85,18 @@ fn read_after(prefix: &str, offset: &str) -> std::io::Result<Option<(Vec<ObjectM
         let Some(name) = name.to_str().filter(|n| plain(n)) else {
             return Ok(None);
         };
+        let after_offset = match offset_name {
+            Some(after) => name > after,
+            None => format!("{prefix}/{name}").as_str() > offset,
+        };
         let file_type = entry.file_type()?;
         // Only a plain file is skipped unread; a link may lead to a directory.
-        if file_type.is_file() && offset_name.is_some_and(|after| name <= after) {
+        if file_type.is_file() && !after_offset {
             continue;
         }
         let location = format!("{prefix}/{name}");
         if file_type.is_dir() {
             subdirs.push(Path::from(location));
-            continue;
-        }
-        if file_type.is_file() && location.as_str() <= offset {
             continue;
         }
         // `metadata` follows symbolic links, as `LocalFileSystem` does.
@@ -109,7 +110,7 @@ fn read_after(prefix: &str, offset: &str) -> std::io::Result<Option<(Vec<ObjectM
             subdirs.push(Path::from(location));
             continue;
         }
-        if location.as_str() <= offset {
+        if !after_offset {
             continue;
         }
         let last_modified: DateTime<Utc> =
@@ -175,9 +176,14 @@ impl ObjectStore for LocalStore {
         let (prefix, offset) = (prefix.clone(), offset.clone());
         stream::once(async move {
             let (dir, after) = (prefix.to_string(), offset.to_string());
-            let read = tokio::task::spawn_blocking(move || read_after(&dir, &after)).await;
+            let read = match tokio::task::spawn_blocking(move || read_after(&dir, &after)).await {
+                Ok(read) => {
+                    read.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                }
+                Err(join) => Err(Box::new(join) as _),
+            };
             match read {
-                Ok(Ok(Some((objects, subdirs)))) => {
+                Ok(Some((objects, subdirs))) => {
                     let nested = stream::iter(subdirs)
                         .flat_map(move |dir| inner.list_with_offset(Some(&dir), &offset));
                     stream::iter(objects.into_iter().map(Ok))
@@ -185,18 +191,11 @@ impl ObjectStore for LocalStore {
                         .boxed()
                 }
                 // A name that needs escaping: the general listing handles it.
-                Ok(Ok(None)) => inner.list_with_offset(Some(&prefix), &offset),
-                Ok(Err(source)) => stream::once(async move {
+                Ok(None) => inner.list_with_offset(Some(&prefix), &offset),
+                Err(source) => stream::once(async move {
                     Err(object_store::Error::Generic {
                         store: "LocalStore",
-                        source: Box::new(source),
-                    })
-                })
-                .boxed(),
-                Err(join) => stream::once(async move {
-                    Err(object_store::Error::Generic {
-                        store: "LocalStore",
-                        source: Box::new(join),
+                        source,
                     })
                 })
                 .boxed(),
