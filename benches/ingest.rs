@@ -7,8 +7,10 @@
 //!   Parquet writer to local files (no validation, no log, no dedupe), with the table's
 //!   compression (Snappy) and, for reference, uncompressed.
 //!
-//! Every figure counts only acknowledged (committed) events. Run with
-//! `cargo bench --bench ingest`; `BENCH_SECONDS` sets the length of each HTTP case.
+//! Every figure counts only acknowledged (committed) events; the baseline and library
+//! figures are medians of three runs. Run with
+//! `cargo bench --bench ingest`; `BENCH_SECONDS` sets the length of each HTTP case,
+//! `BENCH_CPU=1` prints the CPU time per event of each library run.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -23,7 +25,11 @@ use warehouse::deltalake::parquet::file::properties::WriterProperties;
 use warehouse::queries::QueryCatalog;
 use warehouse::{StorageRoot, Warehouse};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dangjian");
+/// The server under test: this build's, or `BENCH_SERVER_BIN` (to compare two builds side
+/// by side, each bench binary with its own server).
+fn server_bin() -> String {
+    std::env::var("BENCH_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_dangjian").into())
+}
 
 /// When an event of the benchmark happened.
 #[derive(Clone, Copy, PartialEq)]
@@ -49,11 +55,55 @@ fn event(i: u64, occurred: Occurred) -> Value {
     })
 }
 
+/// Every case's files stay until the run ends ([`remove_scratch`]): deleting hundreds of
+/// files between cases made the next case's file creations slower (ext4 skips recently
+/// freed inodes when it allocates one).
+static SCRATCH: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A fresh directory for one run of a case.
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("dangjian-bench-{name}-{}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
+    let mut dirs = SCRATCH.lock().unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "dangjian-bench-{name}-{}-{}",
+        std::process::id(),
+        dirs.len()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
+    dirs.push(dir.clone());
     dir
+}
+
+fn remove_scratch() {
+    for dir in SCRATCH.lock().unwrap().drain(..) {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// The median of three runs of a case: single runs of the sub-second cases vary by
+/// ±30 % on a shared 2-core machine.
+async fn median_of_3<F: std::future::Future<Output = f64>>(mut run: impl FnMut() -> F) -> f64 {
+    let mut rates = [run().await, run().await, run().await];
+    rates.sort_by(f64::total_cmp);
+    rates[1]
+}
+
+/// CPU time (user + system) the process has used so far, from `/proc/self/stat`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 async fn library(events: u64) -> f64 {
@@ -75,6 +125,7 @@ async fn library(events: u64) -> f64 {
         })
         .collect();
     let started = Instant::now();
+    let cpu = cpu_seconds();
     let mut tasks = Vec::new();
     let queue = Arc::new(std::sync::Mutex::new(batches));
     for _ in 0..16 {
@@ -92,8 +143,11 @@ async fn library(events: u64) -> f64 {
         t.await.unwrap();
     }
     let rate = events as f64 / started.elapsed().as_secs_f64();
+    if std::env::var_os("BENCH_CPU").is_some() {
+        let micros = (cpu_seconds() - cpu) * 1e6 / events as f64;
+        println!("  library run: {rate:.0} events/s, {micros:.2} µs of CPU per event");
+    }
     ingest.shutdown().await;
-    std::fs::remove_dir_all(dir).ok();
     rate
 }
 
@@ -101,7 +155,11 @@ async fn library(events: u64) -> f64 {
 /// plain arrow-rs writer: with the table's compression (Snappy, what delta-rs writes),
 /// or with arrow-rs' defaults (uncompressed).
 fn baseline(rows: &[ValidEvent], compression: Compression) -> f64 {
-    let dir = scratch("baseline");
+    let dir = scratch(if compression == Compression::UNCOMPRESSED {
+        "baseline-plain"
+    } else {
+        "baseline-snappy"
+    });
     let now = chrono::Utc::now();
     let properties = WriterProperties::builder()
         .set_compression(compression)
@@ -115,9 +173,7 @@ fn baseline(rows: &[ValidEvent], compression: Compression) -> f64 {
         writer.write(&batch).unwrap();
         writer.close().unwrap();
     }
-    let rate = rows.len() as f64 / started.elapsed().as_secs_f64();
-    std::fs::remove_dir_all(dir).ok();
-    rate
+    rows.len() as f64 / started.elapsed().as_secs_f64()
 }
 
 /// The baseline's events, validated beforehand (not timed).
@@ -149,7 +205,7 @@ fn start_server(dir: &std::path::Path) -> Server {
     use std::io::BufRead;
     let token = "bench-token";
     let hash = String::from_utf8(
-        Command::new(BIN)
+        Command::new(server_bin())
             .args(["token", "hash", token])
             .output()
             .unwrap()
@@ -167,7 +223,7 @@ fn start_server(dir: &std::path::Path) -> Server {
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(server_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
         .arg("--storage-url")
@@ -236,6 +292,12 @@ async fn main() {
         println!("the ingest benchmark runs under `cargo bench --bench ingest`");
         return;
     }
+    // `BENCH_LOG=ingest=debug` shows the library writer's commit phases and compactions.
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .init();
+    }
     let seconds: f64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -257,12 +319,12 @@ async fn main() {
     // The baseline always runs: every figure is a ratio against it. It writes the
     // Parquet the table holds (Snappy); the uncompressed writer is printed for reference.
     let rows = validated(events);
-    let base = baseline(&rows, Compression::SNAPPY);
+    let base = median_of_3(|| async { baseline(&rows, Compression::SNAPPY) }).await;
     println!(
         "{:<52} {:>12.0} events/s  (1.00 × baseline)",
         "baseline: arrow-rs ArrowWriter, Snappy", base
     );
-    let plain = baseline(&rows, Compression::UNCOMPRESSED);
+    let plain = median_of_3(|| async { baseline(&rows, Compression::UNCOMPRESSED) }).await;
     drop(rows);
     println!(
         "{:<52} {:>12.0} events/s  ({:.2} × baseline)",
@@ -272,7 +334,7 @@ async fn main() {
     );
     let label = "library: Ingestor, batches of 1,000, 16 tasks";
     if wanted(label) {
-        let lib = library(events).await;
+        let lib = median_of_3(|| library(events)).await;
         println!(
             "{label:<52} {lib:>12.0} events/s  ({:.2} × baseline)",
             lib / base
@@ -322,5 +384,5 @@ async fn main() {
         );
     }
     drop(server);
-    std::fs::remove_dir_all(dir).ok();
+    remove_scratch();
 }

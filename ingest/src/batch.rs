@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 use warehouse::arrow::array::{
     ArrayRef, Int32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
@@ -26,7 +27,11 @@ pub fn to_record_batch<'a>(
     let mut month = text();
     let recorded_micros = recorded_at.timestamp_micros();
     for e in rows {
-        id.append_value(e.event_id.to_string());
+        id.append_value(
+            e.event_id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer()),
+        );
         kind.append_value(e.event_type.as_str());
         occurred.append_value(e.occurred_at.timestamp_micros());
         recorded.append_value(recorded_micros);

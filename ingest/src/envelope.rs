@@ -10,7 +10,7 @@
 //! `occurred_at` is business time: RFC 3339, or a date / local time that is read in
 //! China Standard Time; more than the allowed skew into the future is refused.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -58,10 +58,8 @@ pub struct ValidEvent {
 impl ValidEvent {
     /// `YYYY-MM` of `occurred_at` in China Standard Time: the partition of the event.
     pub fn month(&self) -> String {
-        self.occurred_at
-            .with_timezone(&china_time())
-            .format("%Y-%m")
-            .to_string()
+        let day = self.occurred_at.with_timezone(&china_time()).date_naive();
+        format!("{:04}-{:02}", day.year(), day.month())
     }
 
     fn fingerprint(&self) -> i64 {

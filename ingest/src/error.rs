@@ -44,6 +44,12 @@ pub enum IngestError {
     #[error("the ingest writer is shutting down")]
     ShuttingDown,
 
+    #[error("could not start the ingest writer's threads: {source}")]
+    WriterThreads {
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error(transparent)]
     Warehouse(#[from] warehouse::Error),
 }
@@ -56,6 +62,7 @@ impl IngestError {
             | IngestError::Conflict { .. }
             | IngestError::Empty => Fault::Caller,
             IngestError::CommitFailed { .. } | IngestError::ShuttingDown => Fault::External,
+            IngestError::WriterThreads { .. } => Fault::Internal,
             IngestError::Warehouse(e) => e.fault(),
         }
     }
@@ -68,6 +75,7 @@ impl IngestError {
             IngestError::Empty => "empty_request",
             IngestError::CommitFailed { .. } => "commit_failed",
             IngestError::ShuttingDown => "shutting_down",
+            IngestError::WriterThreads { .. } => "writer_threads",
             IngestError::Warehouse(e) => e.key(),
         }
     }

@@ -23,7 +23,7 @@
 //! reloads the table and checks whether that sequence number landed anyway, so a
 //! commit that timed out after writing its log entry is not reported as lost.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 use warehouse::datafusion::arrow::array::{Array, AsArray};
 use warehouse::datafusion::arrow::datatypes::Int64Type;
@@ -137,7 +136,8 @@ struct Submission {
 pub struct Ingestor {
     tx: mpsc::Sender<Command>,
     validator: Validator,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// Fires when the writer thread has ended.
+    stopped: Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -171,6 +171,7 @@ impl Ingestor {
         // often still compacts.
         let files = snapshot.log_data().num_files();
         let (tx, rx) = mpsc::channel(4096);
+        let runtime = writer_runtime().map_err(|source| IngestError::WriterThreads { source })?;
         let writer = Writer {
             table,
             warehouse,
@@ -180,14 +181,24 @@ impl Ingestor {
             files_since_compaction: files,
             commits_since_compaction: 0,
             minor_since_major: 0,
+            callers: tokio::runtime::Handle::current(),
         };
-        let handle = tokio::spawn(writer.run(rx));
+        let (stopped_tx, stopped) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("ingest-writer".into())
+            .spawn(move || {
+                runtime.block_on(writer.run(rx));
+                // The runtime is dropped here, on a plain thread, after the writer ended.
+                drop(runtime);
+                stopped_tx.send(()).ok();
+            })
+            .map_err(|source| IngestError::WriterThreads { source })?;
         Ok(Self {
             tx,
             validator: Validator {
                 max_future_skew: config.max_future_skew,
             },
-            writer: Mutex::new(Some(handle)),
+            stopped: Mutex::new(Some(stopped)),
         })
     }
 
@@ -247,14 +258,14 @@ impl Ingestor {
     /// Commits everything queued, then stops the writer. Later submissions fail with
     /// [`IngestError::ShuttingDown`].
     pub async fn shutdown(&self) {
-        let Some(handle) = self.writer.lock().await.take() else {
+        let Some(stopped) = self.stopped.lock().await.take() else {
             return;
         };
         let (done, finished) = oneshot::channel();
         if self.tx.send(Command::Shutdown(done)).await.is_ok() {
             finished.await.ok();
         }
-        handle.await.ok();
+        stopped.await.ok();
     }
 }
 
@@ -283,6 +294,24 @@ pub fn first_outside_scope<'a>(
             !orgs.is_within(&e.org_id, scope) && !created_inside.contains(&e.org_id.as_str())
         })
         .map(|(i, e)| (i, e.org_id.as_str()))
+}
+
+/// The writer's own runtime, on threads of their own: the server's workers run request
+/// handling and validation in long CPU-bound polls (a batch of 1,000 events is ~1.5 ms),
+/// and a writer queued behind them waited ~20 ms at every await of a commit. On its own
+/// threads the operating system shares the cores fairly, and a commit's month files are
+/// encoded in parallel on its workers.
+fn writer_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+        .thread_name("ingest-writer-worker")
+        .thread_stack_size(16 << 20)
+        .enable_all()
+        .build()
 }
 
 fn compact_failed(source: Arc<DeltaTableError>) -> IngestError {
@@ -369,6 +398,9 @@ struct Writer {
     commits_since_compaction: usize,
     /// Minor compactions since the last major one.
     minor_since_major: usize,
+    /// The runtime of the code that started the writer (the server's): work that must
+    /// not end with the writer's own runtime, like an org directory reload, runs there.
+    callers: tokio::runtime::Handle,
 }
 
 /// A commit whose log entry is written, and the snapshot update still to run.
@@ -524,6 +556,8 @@ impl Writer {
             });
         }
 
+        // Shared with the month encoders of the commit.
+        let rows = Arc::new(rows);
         let outcome = if rows.is_empty() {
             Ok(Durable {
                 version: self.table.version().unwrap_or(0),
@@ -583,15 +617,12 @@ impl Writer {
 
     /// Writes `rows` and the log entry that adds them: when this returns, the commit is
     /// durable. The new snapshot is built by [`Writer::finish`].
-    async fn commit(&mut self, rows: &[ValidEvent]) -> Result<Durable, DeltaTableError> {
+    async fn commit(&mut self, rows: &Arc<Vec<ValidEvent>>) -> Result<Durable, DeltaTableError> {
         let seq = self.next_txn;
-        let batch = batch::to_record_batch(rows.iter(), Utc::now());
         let attempt = async {
             let started = Instant::now();
             // Encode and upload the Parquet files (one per month partition) …
-            let mut writer = RecordBatchWriter::for_table(&self.table)?;
-            writer.write(batch).await?;
-            let adds: Vec<Action> = writer.flush().await?.into_iter().map(Action::Add).collect();
+            let adds = self.write_files(rows).await?;
             let files = adds.len();
             let uploaded = Instant::now();
             // … then one Delta commit that adds them all, with our transaction id.
@@ -653,6 +684,38 @@ impl Writer {
                 Err(error)
             }
         }
+    }
+
+    /// Encodes and uploads one Parquet file per month partition of `rows`, the months
+    /// in parallel on the writer's workers, and returns the actions that add them. The
+    /// files are invisible until a log entry adds them; a crash leaves them unreferenced.
+    async fn write_files(
+        &self,
+        rows: &Arc<Vec<ValidEvent>>,
+    ) -> Result<Vec<Action>, DeltaTableError> {
+        let recorded_at = Utc::now();
+        let mut months: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, e) in rows.iter().enumerate() {
+            months.entry(e.month()).or_default().push(i);
+        }
+        let mut encoders = Vec::with_capacity(months.len());
+        for picks in months.into_values() {
+            let mut writer = RecordBatchWriter::for_table(&self.table)?;
+            let rows = rows.clone();
+            encoders.push(tokio::spawn(async move {
+                let batch = batch::to_record_batch(picks.iter().map(|&i| &rows[i]), recorded_at);
+                writer.write(batch).await?;
+                writer.flush().await
+            }));
+        }
+        let mut adds = Vec::new();
+        for encoder in encoders {
+            let written = encoder.await.map_err(|e| {
+                DeltaTableError::generic(format!("encoding a month file failed: {e}"))
+            })??;
+            adds.extend(written.into_iter().map(Action::Add));
+        }
+        Ok(adds)
     }
 
     /// Builds the snapshot of a durable commit (delta-rs' post-commit: the new log entry
@@ -775,7 +838,7 @@ impl Writer {
         });
         if changes_names {
             let warehouse = self.warehouse.clone();
-            tokio::spawn(async move {
+            self.callers.spawn(async move {
                 if let Err(e) = warehouse.load_orgs().await {
                     tracing::error!(error = %e, "could not reload the org directory after a rename");
                 }

@@ -102,7 +102,9 @@ impl From<IngestError> for ApiError {
                     .with_index(index)
             }
             IngestError::Empty => Self::new(StatusCode::BAD_REQUEST, key, e.to_string()),
-            IngestError::CommitFailed { .. } | IngestError::ShuttingDown => {
+            IngestError::CommitFailed { .. }
+            | IngestError::ShuttingDown
+            | IngestError::WriterThreads { .. } => {
                 let id = uuid::Uuid::now_v7();
                 tracing::error!(error_id = %id, error = ?e, "ingest failed");
                 Self::new(
