@@ -98,6 +98,41 @@ pub async fn refresh_command(
     Ok(())
 }
 
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// Delete only files removed more than this many hours ago (default:
+    /// `scheduler.vacuum_retention_hours`, 168).
+    #[arg(long)]
+    pub retention_hours: Option<u64>,
+}
+
+pub async fn vacuum_command(
+    file: Option<&Path>,
+    sets: &[String],
+    args: VacuumArgs,
+) -> CommandResult {
+    let config = load_config(file, sets, Vec::new())?;
+    let retention = args.retention_hours.map_or_else(
+        || config.vacuum_retention(),
+        |h| std::time::Duration::from_secs(h * 3600),
+    );
+    let (warehouse, table) = open_warehouse(&config).await?;
+    let warehouse = std::sync::Arc::new(warehouse);
+    let ingest = ingest::Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?;
+    let runner = dashboards::ModelRunner::new(warehouse);
+    let outcome = crate::server::vacuum_all(&ingest, &runner, retention).await;
+    ingest.shutdown().await;
+    let (events, models) = outcome?;
+    println!(
+        "vacuum (files removed more than {} h ago): events {} file(s) deleted, now version {}; models {} file(s) deleted",
+        retention.as_secs() / 3600,
+        events.files_deleted,
+        events.version,
+        models
+    );
+    Ok(())
+}
+
 /// Refreshes `names` (or every materialised model) with a progress bar; returns how
 /// many failed. Every run is recorded in the run history.
 pub async fn refresh_models(

@@ -133,11 +133,21 @@ pub struct SchedulerSettings {
     /// schedules, catching up missed runs at start-up. Off, they run only by hand
     /// (`dangjian refresh`).
     pub enabled: bool,
+    /// When `serve` vacuums `events` and the model tables (cron with seconds, China
+    /// time): deletes the files compactions and refreshes replaced; "" = never.
+    pub vacuum: String,
+    /// A vacuum deletes only files removed more than this many hours ago (readers of
+    /// older versions, such as external Delta readers, would miss them).
+    pub vacuum_retention_hours: u64,
 }
 
 impl Default for SchedulerSettings {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            vacuum: "0 30 3 * * *".into(),
+            vacuum_retention_hours: 168,
+        }
     }
 }
 
@@ -358,6 +368,25 @@ impl Config {
             attempts: self.mail.attempts,
             backoff: Duration::from_millis(self.mail.retry_backoff_ms),
         })
+    }
+
+    /// When `serve` vacuums, if ever.
+    pub fn vacuum_schedule(
+        &self,
+    ) -> Result<Option<dashboards::scheduler::ModelSchedule>, ConfigError> {
+        let expression = self.scheduler.vacuum.trim();
+        if expression.is_empty() {
+            return Ok(None);
+        }
+        dashboards::scheduler::ModelSchedule::parse("vacuum", expression)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                message: format!("scheduler.vacuum: {e}"),
+            })
+    }
+
+    pub fn vacuum_retention(&self) -> Duration {
+        Duration::from_secs(self.scheduler.vacuum_retention_hours * 3600)
     }
 
     pub fn ingest_config(&self) -> ingest::IngestConfig {

@@ -55,6 +55,9 @@ enum Command {
     Sql(commands::SqlArgs),
     /// Refresh materialised cockpit models now (all, or the ones named).
     Refresh(commands::RefreshArgs),
+    /// Delete the files that compactions and model refreshes replaced (the server does
+    /// it on `scheduler.vacuum`); run it while no server writes to the same storage.
+    Vacuum(commands::VacuumArgs),
     /// Early warnings (党建测控预警): run the rules, list the warnings.
     #[command(subcommand)]
     Warnings(commands::WarningsCommand),
@@ -86,6 +89,9 @@ fn main() -> ExitCode {
             }
             Command::Refresh(args) => {
                 commands::refresh_command(cli.config.as_deref(), &cli.set, args).await
+            }
+            Command::Vacuum(args) => {
+                commands::vacuum_command(cli.config.as_deref(), &cli.set, args).await
             }
             Command::Warnings(cmd) => {
                 commands::warnings_command(cli.config.as_deref(), &cli.set, cmd).await

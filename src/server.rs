@@ -117,6 +117,8 @@ impl App {
             dashboards::Cockpit::new(specs, runner.clone())
                 .with_cache_entries(config.dashboards.cache_entries),
         );
+        // A wrong vacuum schedule stops the start, not the first vacuum.
+        config.vacuum_schedule()?;
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
         let warnings = Arc::new(dashboards::WarningEngine::new(
             warehouse.clone(),
@@ -207,6 +209,12 @@ impl App {
             tracing::info!("scheduler disabled: models refresh only by `dangjian refresh`");
             None
         };
+        let vacuum = match state.config.vacuum_schedule()? {
+            Some(schedule) if state.config.scheduler.enabled => {
+                Some(tokio::spawn(vacuum_on_schedule(state.clone(), schedule)))
+            }
+            _ => None,
+        };
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -215,6 +223,10 @@ impl App {
             })
             .await?;
         stop_scheduler.send(()).ok();
+        if let Some(vacuum) = vacuum {
+            // A vacuum under way in the writer finishes before the writer stops.
+            vacuum.abort();
+        }
         if let Some(scheduler) = scheduler {
             scheduler.await.ok();
         }
@@ -243,5 +255,37 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// Vacuums `events` (between two commits of the writer) and every model table; answers
+/// the files deleted of each.
+pub async fn vacuum_all(
+    ingest: &Ingestor,
+    runner: &dashboards::ModelRunner,
+    retention: std::time::Duration,
+) -> Result<(ingest::Vacuum, usize), Box<dyn std::error::Error + Send + Sync>> {
+    let events = ingest.vacuum(retention).await?;
+    let models = runner.vacuum(retention).await?;
+    Ok((events, models))
+}
+
+/// Runs [`vacuum_all`] at every time of `schedule` (`scheduler.vacuum`).
+async fn vacuum_on_schedule(state: AppState, schedule: dashboards::scheduler::ModelSchedule) {
+    let retention = state.config.vacuum_retention();
+    loop {
+        let now = chrono::Utc::now();
+        let Some(next) = schedule.next_after(now) else {
+            return;
+        };
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        match vacuum_all(&state.ingest, &state.runner, retention).await {
+            Ok((events, models)) => tracing::info!(
+                events_files = events.files_deleted,
+                model_files = models,
+                "scheduled vacuum done"
+            ),
+            Err(e) => tracing::error!(error = %e, "scheduled vacuum failed"),
+        }
     }
 }

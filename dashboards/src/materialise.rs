@@ -333,6 +333,41 @@ impl ModelRunner {
         .await
     }
 
+    /// Vacuums the table of every materialised model (see `warehouse::maintenance`):
+    /// each refresh overwrites it, leaving the previous files removed but stored.
+    /// Returns the files deleted; a model never refreshed has no table and is skipped.
+    /// A failure is reported after the other models were vacuumed.
+    pub async fn vacuum(&self, retention: std::time::Duration) -> Result<usize> {
+        let mut deleted = 0;
+        let mut first_error = None;
+        for model in self.materialised() {
+            let name = format!("models/{}", model.name);
+            let url = self.warehouse.root().model_table(&model.name);
+            let outcome = match self.open(&url, &name).await {
+                Ok(table) if table.version().is_none() => continue,
+                Ok(table) => warehouse::maintenance::vacuum(table, retention)
+                    .await
+                    .map(|(_, n)| n)
+                    .map_err(|source| Error::Table {
+                        table: name.clone(),
+                        source,
+                    }),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(n) => deleted += n,
+                Err(e) => {
+                    tracing::error!(table = name, error = %e, "vacuum failed");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(deleted),
+        }
+    }
+
     async fn open(&self, url: &url::Url, name: &str) -> Result<DeltaTable> {
         self.warehouse.open_table(url).await.map_err(|e| match e {
             warehouse::Error::Delta { source, .. } => Error::Table {

@@ -38,4 +38,4 @@ pub mod writer;
 pub use catalogue::{EventType, Payload};
 pub use envelope::{ValidEvent, Validator, china_time};
 pub use error::{FieldError, IngestError, Result};
-pub use writer::{Compaction, IngestConfig, Ingestor, Receipt, first_outside_scope};
+pub use writer::{Compaction, IngestConfig, Ingestor, Receipt, Vacuum, first_outside_scope};

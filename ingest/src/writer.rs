@@ -113,6 +113,7 @@ pub struct Receipt {
 enum Command {
     Submit(Submission),
     Compact(oneshot::Sender<Result<Compaction>>),
+    Vacuum(Duration, oneshot::Sender<Result<Vacuum>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -123,6 +124,14 @@ pub struct Compaction {
     pub files_added: u64,
     pub partitions: u64,
     /// The table version after the compaction.
+    pub version: u64,
+}
+
+/// What one vacuum did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vacuum {
+    pub files_deleted: usize,
+    /// The table version after the vacuum (it logs its start and end).
     pub version: u64,
 }
 
@@ -250,6 +259,17 @@ impl Ingestor {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Command::Compact(reply))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        answer.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+
+    /// Deletes the files of `events` that compactions replaced more than `retention`
+    /// ago (see `warehouse::maintenance`), between two commits.
+    pub async fn vacuum(&self, retention: Duration) -> Result<Vacuum> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Vacuum(retention, reply))
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         answer.await.map_err(|_| IngestError::ShuttingDown)?
@@ -421,6 +441,7 @@ impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut shutdown: Option<oneshot::Sender<()>> = None;
         let mut compact_requests = Vec::new();
+        let mut vacuum_requests = Vec::new();
         while shutdown.is_none() {
             let Some(first) = rx.recv().await else { break };
             let mut group = match first {
@@ -429,6 +450,10 @@ impl Writer {
                     reply
                         .send(self.compact(true).await.map_err(compact_failed))
                         .ok();
+                    continue;
+                }
+                Command::Vacuum(retention, reply) => {
+                    reply.send(self.vacuum(retention).await).ok();
                     continue;
                 }
                 Command::Shutdown(done) => {
@@ -460,6 +485,10 @@ impl Writer {
                         compact_requests.push(reply);
                         break;
                     }
+                    Some(Command::Vacuum(retention, reply)) => {
+                        vacuum_requests.push((retention, reply));
+                        break;
+                    }
                     Some(Command::Shutdown(done)) => shutdown = Some(done),
                     None => break,
                 }
@@ -476,6 +505,9 @@ impl Writer {
                     reply.send(outcome.clone().map_err(compact_failed)).ok();
                 }
             }
+            for (retention, reply) in vacuum_requests.drain(..) {
+                reply.send(self.vacuum(retention).await).ok();
+            }
         }
         // Shutting down: refuse new work, commit what is already queued.
         rx.close();
@@ -484,10 +516,14 @@ impl Writer {
             match cmd {
                 Command::Submit(s) => rest.push(s),
                 Command::Compact(reply) => compact_requests.push(reply),
+                Command::Vacuum(_, reply) => vacuum_requests.push((Duration::ZERO, reply)),
                 Command::Shutdown(_) => {}
             }
         }
         for reply in compact_requests {
+            reply.send(Err(IngestError::ShuttingDown)).ok();
+        }
+        for (_, reply) in vacuum_requests {
             reply.send(Err(IngestError::ShuttingDown)).ok();
         }
         if !rest.is_empty() {
@@ -799,6 +835,31 @@ impl Writer {
             major,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "compacted the events table"
+        );
+        Ok(done)
+    }
+
+    /// Vacuums `events` (the compacted-away files older than `retention`) and publishes
+    /// the version after it.
+    async fn vacuum(&mut self, retention: Duration) -> Result<Vacuum> {
+        let started = Instant::now();
+        let (table, files_deleted) = warehouse::maintenance::vacuum(self.table.clone(), retention)
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "vacuuming the events table failed"))
+            .map_err(commit_failed)?;
+        self.table = table;
+        if let Err(e) = self.warehouse.publish(&self.table).await {
+            tracing::error!(error = %e, "could not publish the vacuumed events version to SQL");
+        }
+        let done = Vacuum {
+            files_deleted,
+            version: self.table.version().unwrap_or(0),
+        };
+        tracing::info!(
+            files_deleted,
+            version = done.version,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "vacuumed the events table"
         );
         Ok(done)
     }

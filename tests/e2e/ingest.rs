@@ -532,3 +532,121 @@ async fn sigterm_commits_what_it_holds_and_exits_zero() {
     let server = Server::restart(&scratch.0, config);
     assert_each_once(&server, &ids).await;
 }
+
+/// The Parquet data files under `dir` (a table's root), at any depth, outside the log.
+fn data_files(dir: &std::path::Path) -> usize {
+    let mut count = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() && name != "_delta_log" {
+            count += data_files(&path);
+        } else if name.ends_with(".parquet") {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// `dangjian vacuum` against the storage of a stopped server; answers its stdout.
+fn vacuum(dir: &std::path::Path, config: &std::path::Path, retention_hours: &str) -> String {
+    let storage = format!("storage.url={}", dir.join("warehouse").display());
+    crate::support::output(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        &storage,
+        "vacuum",
+        "--retention-hours",
+        retention_hours,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vacuum_deletes_replaced_files_and_keeps_every_event() {
+    let scratch = Scratch::new("vacuum");
+    // A compaction after every third commit, so commits' files are replaced.
+    let server = Server::start(&scratch.0, "[ingest]\ncompact_after_commits = 3\n");
+    let config = server.config.clone();
+    // Every event type (its orgs and people too), so a model has rows to materialise.
+    let (status, body) = server
+        .post_json("t-admin", &Value::Array(every_event_type()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.post_json("t-admin", &Value::Array(org_tree())).await;
+    assert_eq!(status, 200, "{body}");
+    for i in 0..12 {
+        let batch: Vec<Value> = (0..5).map(|j| dues("B1", &format!("V{i}-{j}"))).collect();
+        let (status, body) = server.post_json("t-producer", &Value::Array(batch)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let events = server.count_events().await;
+    assert_eq!(server.terminate(), Some(0));
+    assert!(
+        crate::support::compactions(&scratch.0) >= 3,
+        "the commits were compacted"
+    );
+    // A model refreshed twice: the second refresh replaces the first one's files.
+    let storage = format!("storage.url={}", scratch.0.join("warehouse").display());
+    for _ in 0..2 {
+        crate::support::output(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--set",
+            &storage,
+            "refresh",
+            "members_by_stage",
+        ]);
+    }
+    let table = scratch.0.join("warehouse").join("events");
+    let model = scratch
+        .0
+        .join("warehouse")
+        .join("models")
+        .join("members_by_stage");
+    let (before, model_before) = (data_files(&table), data_files(&model));
+
+    // The default retention (a week) keeps every file written minutes ago.
+    let kept = vacuum(&scratch.0, &config, "168");
+    assert!(
+        kept.contains("events 0 file(s) deleted") && kept.contains("models 0 file(s) deleted"),
+        "{kept}"
+    );
+    assert_eq!(data_files(&table), before);
+
+    // With no retention, every replaced file goes …
+    let swept = vacuum(&scratch.0, &config, "0");
+    let after = data_files(&table);
+    assert!(
+        after < before,
+        "{swept}: {before} files before, {after} after"
+    );
+    assert!(
+        swept.contains(&format!("events {} file(s) deleted", before - after)),
+        "{swept}: {before} → {after}"
+    );
+    assert!(
+        data_files(&model) < model_before,
+        "{swept}: model files {model_before} → {}",
+        data_files(&model)
+    );
+    // … and only those: a second vacuum finds nothing the table does not reference.
+    let again = vacuum(&scratch.0, &config, "0");
+    assert!(
+        again.contains("events 0 file(s) deleted") && again.contains("models 0 file(s) deleted"),
+        "{again}"
+    );
+    let server = Server::restart(&scratch.0, config);
+    assert_eq!(
+        server.count_events().await,
+        events,
+        "every event is still there"
+    );
+    let (status, body) = server
+        .sql("t-analyst", "SELECT * FROM members_by_stage")
+        .await;
+    assert_eq!(status, 200, "the vacuumed model is readable: {body}");
+}

@@ -11,6 +11,7 @@
 //! - [`events`]: the schema of the `events` table and opening / creating it.
 //! - [`local`]: the local-directory object store, whose log listings cost what they
 //!   return (so a commit does not get slower as the Delta log grows).
+//! - [`maintenance`]: vacuum, deleting the files compactions and model refreshes replaced.
 //! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
 //!   commit is visible to SQL at once without re-listing the store per query.
@@ -37,6 +38,7 @@ pub mod events;
 pub mod json;
 pub mod live;
 pub mod local;
+pub mod maintenance;
 pub mod orgs;
 pub mod paths;
 pub mod queries;
