@@ -489,6 +489,20 @@ mod tests {
         let defaults = Config::default();
         assert_eq!(config.sql, defaults.sql, "the example shows the defaults");
         assert_eq!(config.ingest, defaults.ingest);
+        assert_eq!(config.scheduler, defaults.scheduler);
+        assert!(config.vacuum_schedule().unwrap().is_some());
+    }
+
+    #[test]
+    fn a_wrong_vacuum_schedule_is_named() {
+        let config = Config::load(None, vec![], &["scheduler.vacuum=every night".into()]).unwrap();
+        let err = config.vacuum_schedule().unwrap_err().to_string();
+        assert!(
+            err.contains("scheduler.vacuum") && err.contains("every night"),
+            "{err}"
+        );
+        let never = Config::load(None, vec![], &["scheduler.vacuum=".into()]).unwrap();
+        assert!(never.vacuum_schedule().unwrap().is_none());
     }
 
     #[test]

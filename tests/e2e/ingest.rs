@@ -650,3 +650,60 @@ async fn vacuum_deletes_replaced_files_and_keeps_every_event() {
         .await;
     assert_eq!(status, 200, "the vacuumed model is readable: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_vacuums_on_its_schedule() {
+    let scratch = Scratch::new("vacuum-scheduled");
+    // Every second, with no retention; the models' own schedules (hourly and slower)
+    // do not fire during the test.
+    let server = Server::start(
+        &scratch.0,
+        "[ingest]\ncompact_after_commits = 3\n\n[scheduler]\nenabled = true\nvacuum = \"* * * * * *\"\nvacuum_retention_hours = 0\n",
+    );
+    let (status, body) = server.post_json("t-admin", &Value::Array(org_tree())).await;
+    assert_eq!(status, 200, "{body}");
+    let table = scratch.0.join("warehouse").join("events");
+    for i in 0..9 {
+        let batch: Vec<Value> = (0..5).map(|j| dues("B1", &format!("S{i}-{j}"))).collect();
+        let (status, body) = server.post_json("t-producer", &Value::Array(batch)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(compactions(&scratch.0) >= 2, "the commits were compacted");
+    // Once a vacuum ran after the last compaction, the files stored are exactly the ones
+    // added and not removed since (before it, every file ever added is still there).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (added, removed) = log_actions(&table);
+        let stored = data_files(&table);
+        if removed > 0 && stored == added - removed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled vacuum within 60 s: {stored} files stored, {added} added, {removed} removed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        server.count_events().await,
+        45 + org_tree().len() as i64,
+        "every event is still there"
+    );
+}
+
+/// The add and remove actions of every commit in the log of the table at `dir`.
+fn log_actions(dir: &std::path::Path) -> (usize, usize) {
+    let (mut added, mut removed) = (0, 0);
+    for entry in std::fs::read_dir(dir.join("_delta_log")).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().ends_with(".json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        added += text.lines().filter(|l| l.starts_with("{\"add\"")).count();
+        removed += text
+            .lines()
+            .filter(|l| l.starts_with("{\"remove\""))
+            .count();
+    }
+    (added, removed)
+}
