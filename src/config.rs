@@ -137,7 +137,10 @@ pub struct SchedulerSettings {
     /// time): deletes the files compactions and refreshes replaced; "" = never.
     pub vacuum: String,
     /// A vacuum deletes only files removed more than this many hours ago (readers of
-    /// older versions, such as external Delta readers, would miss them).
+    /// older versions, such as external Delta readers, would miss them). Keep it at an
+    /// hour or more while models refresh: a vacuum also deletes files not yet referenced
+    /// that are older than this, and a refresh under way has uploaded files it has not
+    /// committed yet.
     pub vacuum_retention_hours: u64,
 }
 

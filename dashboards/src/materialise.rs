@@ -333,16 +333,25 @@ impl ModelRunner {
         .await
     }
 
-    /// Vacuums the table of every materialised model (see `warehouse::maintenance`):
-    /// each refresh overwrites it, leaving the previous files removed but stored.
-    /// Returns the files deleted; a model never refreshed has no table and is skipped.
-    /// A failure is reported after the other models were vacuumed.
+    /// Compacts the run history (one small file per run) into one file, then vacuums
+    /// it and the table of every materialised model (see `warehouse::maintenance`):
+    /// each refresh overwrites a model's table, leaving the previous files removed but
+    /// stored. Returns the files deleted; a table never written is skipped. A failure is
+    /// reported after the other tables were vacuumed.
     pub async fn vacuum(&self, retention: std::time::Duration) -> Result<usize> {
+        let mut first_error = self.compact_history().await.err();
         let mut deleted = 0;
-        let mut first_error = None;
-        for model in self.materialised() {
-            let name = format!("models/{}", model.name);
-            let url = self.warehouse.root().model_table(&model.name);
+        let history = (
+            "runs/history".to_string(),
+            self.warehouse.root().run_history_table(),
+        );
+        let models = self.materialised().into_iter().map(|model| {
+            (
+                format!("models/{}", model.name),
+                self.warehouse.root().model_table(&model.name),
+            )
+        });
+        for (name, url) in std::iter::once(history).chain(models) {
             let outcome = match self.open(&url, &name).await {
                 Ok(table) if table.version().is_none() => continue,
                 Ok(table) => warehouse::maintenance::vacuum(table, retention)
@@ -366,6 +375,23 @@ impl ModelRunner {
             Some(e) => Err(e),
             None => Ok(deleted),
         }
+    }
+
+    /// Merges the run history's files (Delta OPTIMIZE), holding the history's one-writer
+    /// lock so no run is recorded meanwhile.
+    async fn compact_history(&self) -> Result<()> {
+        let _one_writer = self.history.lock().await;
+        let table = self
+            .open(&self.warehouse.root().run_history_table(), "runs/history")
+            .await?;
+        if table.version().is_none() {
+            return Ok(());
+        }
+        table.optimize().await.map_err(|source| Error::Table {
+            table: "runs/history".into(),
+            source,
+        })?;
+        Ok(())
     }
 
     async fn open(&self, url: &url::Url, name: &str) -> Result<DeltaTable> {

@@ -516,14 +516,13 @@ impl Writer {
             match cmd {
                 Command::Submit(s) => rest.push(s),
                 Command::Compact(reply) => compact_requests.push(reply),
-                Command::Vacuum(_, reply) => vacuum_requests.push((Duration::ZERO, reply)),
+                Command::Vacuum(_, reply) => {
+                    reply.send(Err(IngestError::ShuttingDown)).ok();
+                }
                 Command::Shutdown(_) => {}
             }
         }
         for reply in compact_requests {
-            reply.send(Err(IngestError::ShuttingDown)).ok();
-        }
-        for (_, reply) in vacuum_requests {
             reply.send(Err(IngestError::ShuttingDown)).ok();
         }
         if !rest.is_empty() {

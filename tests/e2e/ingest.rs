@@ -607,7 +607,9 @@ async fn vacuum_deletes_replaced_files_and_keeps_every_event() {
         .join("warehouse")
         .join("models")
         .join("members_by_stage");
+    let history = scratch.0.join("warehouse").join("runs").join("history");
     let (before, model_before) = (data_files(&table), data_files(&model));
+    assert_eq!(data_files(&history), 2, "one file per recorded run");
 
     // The default retention (a week) keeps every file written minutes ago.
     let kept = vacuum(&scratch.0, &config, "168");
@@ -632,6 +634,11 @@ async fn vacuum_deletes_replaced_files_and_keeps_every_event() {
         data_files(&model) < model_before,
         "{swept}: model files {model_before} → {}",
         data_files(&model)
+    );
+    assert_eq!(
+        data_files(&history),
+        1,
+        "the run history is compacted, then vacuumed"
     );
     // … and only those: a second vacuum finds nothing the table does not reference.
     let again = vacuum(&scratch.0, &config, "0");
