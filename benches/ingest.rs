@@ -102,7 +102,8 @@ fn cpu_seconds() -> f64 {
             .and_then(|f| f.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    // utime and stime are fields 14 and 15 of the line (11 and 12 counted from 0 after the
+    // name), in clock ticks of 1/100 s (USER_HZ on Linux).
     (ticks(11) + ticks(12)) / 100.0
 }
 
