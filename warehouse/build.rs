@@ -6,7 +6,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries");
+    // Read at run time, not compiled in: a build script shared by two checkouts through
+    // one target directory (same crate, same hash) must embed the queries of the
+    // checkout being built.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("../queries");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     for kind in ["views", "metrics", "stats", "warnings"] {
