@@ -721,6 +721,11 @@ pub fn known_types() -> String {
 
 /// Deserializes a payload, keeping the path of the field that failed.
 fn deserialize<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Invalid> {
+    // Most payloads are valid: read them without tracking the path, and only a payload
+    // that fails again with it, for the error's field.
+    if let Ok(payload) = T::deserialize(&value) {
+        return Ok(payload);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
