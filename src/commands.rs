@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::CommandResult;
 use crate::auth::{Role, hash_token_hex, new_token};
 use crate::config::Config;
-use crate::server::{load_config, open_warehouse};
+use crate::server::{load_config, open_for_ingest, open_warehouse};
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -116,9 +116,7 @@ pub async fn vacuum_command(
         || config.vacuum_retention(),
         |h| std::time::Duration::from_secs(h * 3600),
     );
-    let (warehouse, table) = open_warehouse(&config).await?;
-    let warehouse = std::sync::Arc::new(warehouse);
-    let ingest = ingest::Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?;
+    let (warehouse, ingest) = open_for_ingest(&config).await?;
     let runner = dashboards::ModelRunner::new(warehouse);
     let outcome = crate::server::vacuum_all(&ingest, &runner, retention).await;
     ingest.shutdown().await;
@@ -255,11 +253,7 @@ pub async fn warnings_command(
     cmd: WarningsCommand,
 ) -> CommandResult {
     let config = load_config(file, sets, Vec::new())?;
-    let (warehouse, table) = open_warehouse(&config).await?;
-    let warehouse = std::sync::Arc::new(warehouse);
-    let ingest = std::sync::Arc::new(
-        ingest::Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?,
-    );
+    let (warehouse, ingest) = open_for_ingest(&config).await?;
     let engine = dashboards::WarningEngine::new(
         warehouse.clone(),
         ingest.clone(),

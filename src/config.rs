@@ -149,7 +149,7 @@ impl Default for SchedulerSettings {
         Self {
             enabled: true,
             vacuum: "0 30 3 * * *".into(),
-            vacuum_retention_hours: 168,
+            vacuum_retention_hours: warehouse::maintenance::DEFAULT_RETENTION.as_secs() / 3600,
         }
     }
 }

@@ -86,6 +86,17 @@ pub async fn open_warehouse(
     Ok(Warehouse::open(root, catalog).await?)
 }
 
+/// Opens the warehouse and starts its ingest writer: what every command that writes
+/// events (the server, the demo, warning runs, vacuum) needs first.
+pub async fn open_for_ingest(
+    config: &Config,
+) -> Result<(Arc<Warehouse>, Arc<Ingestor>), Box<dyn std::error::Error + Send + Sync>> {
+    let (warehouse, table) = open_warehouse(config).await?;
+    let warehouse = Arc::new(warehouse);
+    let ingest = Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?;
+    Ok((warehouse, Arc::new(ingest)))
+}
+
 pub struct App {
     pub state: AppState,
 }
@@ -97,11 +108,9 @@ impl App {
                 "no [[tokens]] configured: every API call will be refused (see `dangjian token new`)"
             );
         }
-        let (warehouse, table) = open_warehouse(&config).await?;
-        let warehouse = Arc::new(warehouse);
+        let (warehouse, ingest) = open_for_ingest(&config).await?;
         tracing::info!(root = %warehouse.root().url(), version = ?warehouse.events_version(), orgs = warehouse.orgs().len(), "warehouse open");
-        let ingest = Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?;
-        Self::from_parts(config, warehouse, Arc::new(ingest))
+        Self::from_parts(config, warehouse, ingest)
     }
 
     /// An app over an already open warehouse and running writer (the demo loads first).
@@ -117,8 +126,6 @@ impl App {
             dashboards::Cockpit::new(specs, runner.clone())
                 .with_cache_entries(config.dashboards.cache_entries),
         );
-        // A wrong vacuum schedule stops the start, not the first vacuum.
-        config.vacuum_schedule()?;
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
         let warnings = Arc::new(dashboards::WarningEngine::new(
             warehouse.clone(),
@@ -180,6 +187,8 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> CommandResult {
         let state = self.state.clone();
+        // A wrong vacuum schedule stops the start, not the first vacuum.
+        let vacuum_schedule = state.config.vacuum_schedule()?;
         let ready = state.ready.clone();
         let router = http::router(state.clone());
         // The scheduler refreshes the cockpit models; it stops with the server.
@@ -209,7 +218,7 @@ impl App {
             tracing::info!("scheduler disabled: models refresh only by `dangjian refresh`");
             None
         };
-        let vacuum = match state.config.vacuum_schedule()? {
+        let vacuum = match vacuum_schedule {
             Some(schedule) if state.config.scheduler.enabled => {
                 Some(tokio::spawn(vacuum_on_schedule(state.clone(), schedule)))
             }

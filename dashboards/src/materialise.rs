@@ -339,20 +339,17 @@ impl ModelRunner {
     /// stored. Returns the files deleted; a table never written is skipped. A failure is
     /// reported after the other tables were vacuumed.
     pub async fn vacuum(&self, retention: std::time::Duration) -> Result<usize> {
-        let mut first_error = self.compact_history().await.err();
+        let mut tables = vec![("runs/history".to_string(), self.compact_history().await)];
+        for model in self.materialised() {
+            let name = format!("models/{}", model.name);
+            let url = self.warehouse.root().model_table(&model.name);
+            let table = self.open(&url, &name).await;
+            tables.push((name, table));
+        }
         let mut deleted = 0;
-        let history = (
-            "runs/history".to_string(),
-            self.warehouse.root().run_history_table(),
-        );
-        let models = self.materialised().into_iter().map(|model| {
-            (
-                format!("models/{}", model.name),
-                self.warehouse.root().model_table(&model.name),
-            )
-        });
-        for (name, url) in std::iter::once(history).chain(models) {
-            let outcome = match self.open(&url, &name).await {
+        let mut first_error = None;
+        for (name, table) in tables {
+            let outcome = match table {
                 Ok(table) if table.version().is_none() => continue,
                 Ok(table) => warehouse::maintenance::vacuum(table, retention)
                     .await
@@ -377,21 +374,21 @@ impl ModelRunner {
         }
     }
 
-    /// Merges the run history's files (Delta OPTIMIZE), holding the history's one-writer
-    /// lock so no run is recorded meanwhile.
-    async fn compact_history(&self) -> Result<()> {
+    /// The run history with its files merged (Delta OPTIMIZE), holding the history's
+    /// one-writer lock so no run is recorded meanwhile.
+    async fn compact_history(&self) -> Result<DeltaTable> {
         let _one_writer = self.history.lock().await;
         let table = self
             .open(&self.warehouse.root().run_history_table(), "runs/history")
             .await?;
         if table.version().is_none() {
-            return Ok(());
+            return Ok(table);
         }
-        table.optimize().await.map_err(|source| Error::Table {
+        let (table, _) = table.optimize().await.map_err(|source| Error::Table {
             table: "runs/history".into(),
             source,
         })?;
-        Ok(())
+        Ok(table)
     }
 
     async fn open(&self, url: &url::Url, name: &str) -> Result<DeltaTable> {

@@ -622,9 +622,7 @@ impl Writer {
                 let answered = Instant::now();
                 if !rows.is_empty() {
                     self.finish(durable).await;
-                    if let Err(e) = self.warehouse.publish(&self.table).await {
-                        tracing::error!(error = %e, "could not publish the new events version to SQL");
-                    }
+                    self.publish().await;
                     self.reload_orgs_if_renamed(&rows);
                 }
                 tracing::debug!(
@@ -817,9 +815,7 @@ impl Writer {
             }
             Err(e) => tracing::warn!(error = %e, "could not checkpoint the compacted table"),
         }
-        if let Err(e) = self.warehouse.publish(&self.table).await {
-            tracing::error!(error = %e, "could not publish the compacted events version to SQL");
-        }
+        self.publish().await;
         let done = Compaction {
             files_removed: metrics.num_files_removed,
             files_added: metrics.num_files_added,
@@ -847,9 +843,7 @@ impl Writer {
             .inspect_err(|e| tracing::error!(error = %e, "vacuuming the events table failed"))
             .map_err(commit_failed)?;
         self.table = table;
-        if let Err(e) = self.warehouse.publish(&self.table).await {
-            tracing::error!(error = %e, "could not publish the vacuumed events version to SQL");
-        }
+        self.publish().await;
         let done = Vacuum {
             files_deleted,
             version: self.table.version().unwrap_or(0),
@@ -861,6 +855,14 @@ impl Writer {
             "vacuumed the events table"
         );
         Ok(done)
+    }
+
+    /// Makes the writer's current version of `events` visible to SQL. A failure leaves
+    /// the data committed and queries on the previous version until the next publish.
+    async fn publish(&self) {
+        if let Err(e) = self.warehouse.publish(&self.table).await {
+            tracing::error!(error = %e, version = ?self.table.version(), "could not publish the events version to SQL");
+        }
     }
 
     /// Whether enough files or commits accumulated since the last compaction.

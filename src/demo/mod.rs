@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use crate::CommandResult;
 use crate::auth::{hash_token_hex, new_token};
 use crate::config::{Config, TokenConfig};
-use crate::server::{App, init_tracing, load_config, open_warehouse, shutdown_signal};
+use crate::server::{App, init_tracing, load_config, open_for_ingest, shutdown_signal};
 use generate::{DemoPlan, DemoSpec};
 
 #[derive(Debug, Args)]
@@ -82,9 +82,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     };
     let plan = generate::plan(&spec);
 
-    let (warehouse, table) = open_warehouse(&config).await?;
-    let warehouse = Arc::new(warehouse);
-    let ingest = Arc::new(Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?);
+    let (warehouse, ingest) = open_for_ingest(&config).await?;
     load(&spec, &ingest).await?;
     compact(&ingest).await?;
     if args.load_only {

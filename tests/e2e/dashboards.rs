@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{BIN, Scratch, Server, write_config};
+use crate::support::{Scratch, Server, output_on, write_config};
 
 /// The events of `tests/data/models_fixture.ndjson` (2023–2025, orgs U, C1, C2, B1–B3, G1).
 fn fixture() -> Vec<u8> {
@@ -37,22 +37,7 @@ async fn dashboards_answer_within_scope() {
     assert_eq!(server.terminate(), Some(0));
 
     // Materialise every model by hand, as an operator would.
-    let storage = format!("storage.url={}", scratch.0.join("warehouse").display());
-    let out = std::process::Command::new(BIN)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "refresh",
-            "--set",
-            &storage,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    output_on(&scratch.0, &config, &["refresh"]);
     let server = Server::start_with(&scratch.0, config);
 
     // The list.

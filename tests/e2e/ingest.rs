@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::support::{Scratch, Server, compactions, dues, every_event_type, org_tree};
+use crate::support::{Scratch, Server, compactions, dues, every_event_type, org_tree, output_on};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_type_round_trips() {
@@ -553,16 +553,23 @@ fn data_files(dir: &std::path::Path) -> usize {
 
 /// `dangjian vacuum` against the storage of a stopped server; answers its stdout.
 fn vacuum(dir: &std::path::Path, config: &std::path::Path, retention_hours: &str) -> String {
-    let storage = format!("storage.url={}", dir.join("warehouse").display());
-    crate::support::output(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--set",
-        &storage,
-        "vacuum",
-        "--retention-hours",
-        retention_hours,
-    ])
+    output_on(
+        dir,
+        config,
+        &["vacuum", "--retention-hours", retention_hours],
+    )
+}
+
+/// Commits `commits` requests of five dues payments each, one after the other, so each
+/// is a commit of its own.
+async fn post_dues_commits(server: &Server, prefix: &str, commits: usize) {
+    for i in 0..commits {
+        let batch: Vec<Value> = (0..5)
+            .map(|j| dues("B1", &format!("{prefix}{i}-{j}")))
+            .collect();
+        let (status, body) = server.post_json("t-producer", &Value::Array(batch)).await;
+        assert_eq!(status, 200, "{body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -578,28 +585,13 @@ async fn vacuum_deletes_replaced_files_and_keeps_every_event() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = server.post_json("t-admin", &Value::Array(org_tree())).await;
     assert_eq!(status, 200, "{body}");
-    for i in 0..12 {
-        let batch: Vec<Value> = (0..5).map(|j| dues("B1", &format!("V{i}-{j}"))).collect();
-        let (status, body) = server.post_json("t-producer", &Value::Array(batch)).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    post_dues_commits(&server, "V", 12).await;
     let events = server.count_events().await;
     assert_eq!(server.terminate(), Some(0));
-    assert!(
-        crate::support::compactions(&scratch.0) >= 3,
-        "the commits were compacted"
-    );
+    assert!(compactions(&scratch.0) >= 3, "the commits were compacted");
     // A model refreshed twice: the second refresh replaces the first one's files.
-    let storage = format!("storage.url={}", scratch.0.join("warehouse").display());
     for _ in 0..2 {
-        crate::support::output(&[
-            "--config",
-            config.to_str().unwrap(),
-            "--set",
-            &storage,
-            "refresh",
-            "members_by_stage",
-        ]);
+        output_on(&scratch.0, &config, &["refresh", "members_by_stage"]);
     }
     let table = scratch.0.join("warehouse").join("events");
     let model = scratch
@@ -670,11 +662,7 @@ async fn serve_vacuums_on_its_schedule() {
     let (status, body) = server.post_json("t-admin", &Value::Array(org_tree())).await;
     assert_eq!(status, 200, "{body}");
     let table = scratch.0.join("warehouse").join("events");
-    for i in 0..9 {
-        let batch: Vec<Value> = (0..5).map(|j| dues("B1", &format!("S{i}-{j}"))).collect();
-        let (status, body) = server.post_json("t-producer", &Value::Array(batch)).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    post_dues_commits(&server, "S", 9).await;
     assert!(compactions(&scratch.0) >= 2, "the commits were compacted");
     // Once a vacuum ran after the last compaction, the files stored are exactly the ones
     // added and not removed since (before it, every file ever added is still there).

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Scratch, Server, every_event_type, output};
+use crate::support::{Scratch, Server, every_event_type, output_on};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn read_only_and_limits() {
@@ -179,31 +179,18 @@ async fn the_sql_command_prints_a_table() {
         .await;
     let config = server.config.clone();
     assert_eq!(server.terminate(), Some(0));
-    let storage = format!(
-        "storage.url={:?}",
-        scratch.0.join("warehouse").display().to_string()
-    );
-    let config = config.display().to_string();
-    let out = output(&[
-        "sql",
-        "--config",
+    let out = output_on(
+        &scratch.0,
         &config,
-        "--set",
-        &storage,
-        "SELECT stage, count(*) AS n FROM people GROUP BY stage ORDER BY stage",
-    ]);
+        &[
+            "sql",
+            "SELECT stage, count(*) AS n FROM people GROUP BY stage ORDER BY stage",
+        ],
+    );
     assert!(out.contains("| stage"), "{out}");
     assert!(out.contains("full_member"), "{out}");
     let file = scratch.0.join("q.sql");
     std::fs::write(&file, "SELECT count(*) AS orgs FROM orgs").unwrap();
-    let out = output(&[
-        "sql",
-        "--config",
-        &config,
-        "--set",
-        &storage,
-        "-f",
-        file.to_str().unwrap(),
-    ]);
+    let out = output_on(&scratch.0, &config, &["sql", "-f", file.to_str().unwrap()]);
     assert!(out.contains("| 6 "), "{out}");
 }

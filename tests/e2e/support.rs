@@ -90,6 +90,14 @@ pub fn output(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs the binary to completion with the config of a (stopped) server in `dir` and
+/// its storage, and returns its stdout (panics on failure): an operator's command.
+pub fn output_on(dir: &Path, config: &Path, args: &[&str]) -> String {
+    let storage = format!("storage.url={}", dir.join("warehouse").display());
+    let config = config.to_str().unwrap();
+    output(&[&["--config", config, "--set", &storage], args].concat())
+}
+
 /// A running `dangjian serve`.
 pub struct Server {
     pub child: Child,
