@@ -8,9 +8,11 @@
 //!   compression (Snappy) and, for reference, uncompressed.
 //!
 //! Every figure counts only acknowledged (committed) events; the baseline and library
-//! figures are medians of three runs. Run with
-//! `cargo bench --bench ingest`; `BENCH_SECONDS` sets the length of each HTTP case,
-//! `BENCH_CPU=1` prints the CPU time per event of each library run.
+//! figures are medians of three runs. Ratios are paired: the library's is the median of
+//! three baseline-then-library pairs, each HTTP case's is against a baseline run right
+//! before it. Run with `cargo bench --bench ingest`; `BENCH_SECONDS` sets the length of
+//! each HTTP case, `BENCH_CPU=1` prints the CPU time per event of each library run and
+//! of validation and JSON decoding alone.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -82,9 +84,12 @@ fn remove_scratch() {
 /// The median of three runs of a case: single runs of the sub-second cases vary by
 /// ±30 % on a shared 2-core machine.
 async fn median_of_3<F: std::future::Future<Output = f64>>(mut run: impl FnMut() -> F) -> f64 {
-    let mut rates = [run().await, run().await, run().await];
-    rates.sort_by(f64::total_cmp);
-    rates[1]
+    median([run().await, run().await, run().await])
+}
+
+fn median<const N: usize>(mut figures: [f64; N]) -> f64 {
+    figures.sort_by(f64::total_cmp);
+    figures[N / 2]
 }
 
 /// CPU time (user + system) the process has used so far, from `/proc/self/stat`.
@@ -189,6 +194,25 @@ fn validated(events: u64) -> (Vec<ValidEvent>, Duration) {
         .map(|value| validator.validate(0, value, now).unwrap())
         .collect();
     (rows, started.elapsed())
+}
+
+/// How long the server's first step, a JSON request body of 1,000 events to values
+/// ([`ingest::decode::decode`]), takes per event on one core.
+fn decoding(events: u64) -> Duration {
+    let bodies: Vec<Vec<u8>> = (0..events / 1000)
+        .map(|b| {
+            let batch: Vec<Value> = (0..1000)
+                .map(|i| event(b * 1000 + i, Occurred::TenMonths))
+                .collect();
+            serde_json::to_vec(&batch).unwrap()
+        })
+        .collect();
+    let started = Instant::now();
+    for body in &bodies {
+        let values = ingest::decode::decode(body, ingest::decode::Format::Json).unwrap();
+        assert_eq!(values.len(), 1000);
+    }
+    started.elapsed() / events as u32
 }
 
 struct Server {
@@ -324,26 +348,43 @@ async fn main() {
     if std::env::var_os("BENCH_CPU").is_some() {
         let micros = validating.as_secs_f64() * 1e6 / events as f64;
         println!("  validation alone, one core: {micros:.2} µs per event");
+        let micros = decoding(events).as_secs_f64() * 1e6;
+        println!(
+            "  JSON body to values alone (the server's decode), one core: {micros:.2} µs per event"
+        );
     }
-    let base = median_of_3(|| async { baseline(&rows, Compression::SNAPPY) }).await;
+    // The baseline and the library alternate, and the library's ratio is the median of
+    // the three pairs' ratios: how fast this machine creates files drifts by up to 2×
+    // within minutes (README, "Benchmarks"), which would otherwise count as a
+    // difference between the two.
+    let label = "library: Ingestor, batches of 1,000, 16 tasks";
+    let mut bases = [0.0; 3];
+    let mut libs = [0.0; 3];
+    let mut ratios = [0.0; 3];
+    for i in 0..3 {
+        bases[i] = baseline(&rows, Compression::SNAPPY);
+        if wanted(label) {
+            libs[i] = library(events).await;
+            ratios[i] = libs[i] / bases[i];
+        }
+    }
+    let base = median(bases);
     println!(
         "{:<52} {:>12.0} events/s  (1.00 × baseline)",
         "baseline: arrow-rs ArrowWriter, Snappy", base
     );
     let plain = median_of_3(|| async { baseline(&rows, Compression::UNCOMPRESSED) }).await;
-    drop(rows);
     println!(
         "{:<52} {:>12.0} events/s  ({:.2} × baseline)",
         "reference: arrow-rs ArrowWriter, uncompressed",
         plain,
         plain / base
     );
-    let label = "library: Ingestor, batches of 1,000, 16 tasks";
     if wanted(label) {
-        let lib = median_of_3(|| library(events)).await;
         println!(
-            "{label:<52} {lib:>12.0} events/s  ({:.2} × baseline)",
-            lib / base
+            "{label:<52} {:>12.0} events/s  ({:.2} × baseline, paired)",
+            median(libs),
+            median(ratios)
         );
     }
     let dir = scratch("http");
@@ -383,9 +424,11 @@ async fn main() {
         if !wanted(&label) {
             continue;
         }
+        // Paired as well: a baseline run right before each case.
+        let base = baseline(&rows, Compression::SNAPPY);
         let rate = http(&server.url, batch, clients, occurred, seconds).await;
         println!(
-            "{label:<52} {rate:>12.0} events/s  ({:.2} × baseline)",
+            "{label:<52} {rate:>12.0} events/s  ({:.2} × baseline, paired)",
             rate / base
         );
     }

@@ -26,6 +26,8 @@ pub fn to_record_batch<'a>(
     let mut hash = Int64Builder::with_capacity(n);
     let mut month = text();
     let recorded_micros = recorded_at.timestamp_micros();
+    // A commit's rows mostly share their month: its text is built once per run of rows.
+    let mut month_text = (None, String::new());
     for e in rows {
         id.append_value(
             e.event_id
@@ -41,7 +43,11 @@ pub fn to_record_batch<'a>(
         payload.append_value(&e.payload_json);
         version.append_value(e.schema_version);
         hash.append_value(e.content_hash);
-        month.append_value(e.month());
+        let key = Some(e.month_key());
+        if month_text.0 != key {
+            month_text = (key, e.month());
+        }
+        month.append_value(&month_text.1);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(id.finish()),

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use indexmap::IndexMap;
 use serde::Serialize;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -38,8 +39,8 @@ use warehouse::deltalake::kernel::transaction::{CommitBuilder, CommitProperties,
 use warehouse::deltalake::kernel::{Action, Transaction};
 use warehouse::deltalake::protocol::{DeltaOperation, SaveMode};
 use warehouse::deltalake::table::config::TablePropertiesExt;
-use warehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use warehouse::deltalake::{DeltaTable, DeltaTableError, checkpoints};
+use warehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
+use warehouse::deltalake::{DeltaTable, DeltaTableError, DeltaTablePartition, checkpoints};
 use warehouse::orgs::OrgNode;
 use warehouse::{OrgDirectory, Warehouse};
 
@@ -727,17 +728,23 @@ impl Writer {
         rows: &Arc<Vec<ValidEvent>>,
     ) -> Result<Vec<Action>, DeltaTableError> {
         let recorded_at = Utc::now();
-        let mut months: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut months: BTreeMap<(i32, u32), Vec<usize>> = BTreeMap::new();
         for (i, e) in rows.iter().enumerate() {
-            months.entry(e.month()).or_default().push(i);
+            months.entry(e.month_key()).or_default().push(i);
         }
         let mut encoders = Vec::with_capacity(months.len());
-        for picks in months.into_values() {
+        for ((year, month), picks) in months {
             let mut writer = RecordBatchWriter::for_table(&self.table)?;
+            // The month is known: the writer need not split the batch by partition.
+            let DeltaTablePartition { key, value } =
+                DeltaTablePartition::try_from(format!("month={year:04}-{month:02}").as_str())?;
+            let partition = IndexMap::from([(key, value)]);
             let rows = rows.clone();
             encoders.push(tokio::spawn(async move {
                 let batch = batch::to_record_batch(picks.iter().map(|&i| &rows[i]), recorded_at);
-                writer.write(batch).await?;
+                writer
+                    .write_partition(batch, &partition, WriteMode::Default)
+                    .await?;
                 writer.flush().await
             }));
         }
