@@ -655,6 +655,19 @@ macro_rules! catalogue {
                     })*
                 }
             }
+
+            /// Reads and checks a payload straight from its JSON object text, for the
+            /// direct path of a request body ([`crate::Validator::validate_body`]):
+            /// `None` if it is not valid, and [`Payload::parse`] names the problem.
+            pub fn parse_text(event_type: EventType, text: &str) -> Option<Payload> {
+                match event_type {
+                    $(EventType::$variant => {
+                        let p: $payload = serde_json::from_str(text).ok()?;
+                        p.check().ok()?;
+                        Some(Payload::$variant(p))
+                    })*
+                }
+            }
         }
     };
 }

@@ -10,13 +10,18 @@
 //! `occurred_at` is business time: RFC 3339, or a date / local time that is read in
 //! China Standard Time; more than the allowed skew into the future is refused.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::FieldError;
 use crate::catalogue::{self, EventType, Id, Payload};
+use crate::decode::Format;
 
 /// The schema version of the envelope and payloads this build writes.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -136,6 +141,91 @@ impl Validator {
         } else {
             Err(errors)
         }
+    }
+
+    /// The direct path for a request body whose events are all valid, as nearly every
+    /// body is: each event is read straight from the body's text into its envelope and
+    /// typed payload, without building a JSON value tree first (measured on one core:
+    /// decoding a body of 1,000 events into values alone costs ~2.2 µs per event, more
+    /// than validating them). `None` if anything in the body is off, or unusual
+    /// (a duplicate key, an escaped id): the caller then takes the full path,
+    /// [`crate::decode::decode`] and [`Validator::validate_all`], which gives the same
+    /// events for a valid body and names every problem of an invalid one.
+    pub fn validate_body(
+        &self,
+        body: &[u8],
+        format: Format,
+        now: DateTime<Utc>,
+    ) -> Option<Vec<ValidEvent>> {
+        let sent: Vec<Sent<'_>> = match format {
+            // One event object or an array of them (serde's untagged enums would buffer
+            // the body into a value tree first, which is what this path avoids).
+            Format::Json => match body.iter().find(|b| !b.is_ascii_whitespace())? {
+                b'[' => serde_json::from_slice(body).ok()?,
+                _ => vec![serde_json::from_slice(body).ok()?],
+            },
+            Format::Ndjson => {
+                let mut events = Vec::new();
+                for line in body.split(|b| *b == b'\n') {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if !line.iter().all(u8::is_ascii_whitespace) {
+                        events.push(serde_json::from_slice(line).ok()?);
+                    }
+                }
+                events
+            }
+        };
+        if sent.is_empty() {
+            return None;
+        }
+        sent.into_iter().map(|s| self.check_sent(s, now)).collect()
+    }
+
+    /// The checks of [`Validator::validate`] for an envelope read by [`Sent`].
+    fn check_sent(&self, sent: Sent<'_>, now: DateTime<Utc>) -> Option<ValidEvent> {
+        let event_type = EventType::parse(&sent.event_type)?;
+        let event_id = match sent.event_id {
+            None => Uuid::now_v7(),
+            Some(id) => Uuid::parse_str(&id).ok()?,
+        };
+        let occurred_at = parse_instant(&sent.occurred_at)?;
+        if occurred_at > now + self.max_future_skew {
+            return None;
+        }
+        let ids = [
+            Some(&sent.org_id),
+            sent.member_id.as_ref(),
+            sent.actor_id.as_ref(),
+        ];
+        if ids.into_iter().flatten().any(|id| Id::check(id).is_err())
+            || (event_type.requires_member() && sent.member_id.is_none())
+            || sent
+                .schema_version
+                .is_some_and(|v| v != i64::from(SCHEMA_VERSION))
+        {
+            return None;
+        }
+        let payload = match sent.payload {
+            None => Payload::parse_text(event_type, "{}")?,
+            // `parse_text` would read a JSON array into a struct too: only objects.
+            Some(raw) if raw.get().starts_with('{') => Payload::parse_text(event_type, raw.get())?,
+            Some(_) => return None,
+        };
+        let payload_json = serde_json::to_string(&payload).expect("payloads serialize");
+        let mut event = ValidEvent {
+            event_id,
+            event_type,
+            occurred_at,
+            org_id: sent.org_id.into_owned(),
+            member_id: sent.member_id.map(Cow::into_owned),
+            actor_id: sent.actor_id.map(Cow::into_owned),
+            payload,
+            payload_json,
+            schema_version: SCHEMA_VERSION,
+            content_hash: 0,
+        };
+        event.content_hash = event.fingerprint();
+        Some(event)
     }
 
     /// Validates event number `index` of a request.
@@ -286,6 +376,29 @@ impl Validator {
     }
 }
 
+/// An envelope as the direct path ([`Validator::validate_body`]) reads it: exactly the
+/// fields a client may send (`recorded_at` is the server's), ids borrowed from the body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sent<'a> {
+    #[serde(borrow, default)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow)]
+    occurred_at: Cow<'a, str>,
+    #[serde(borrow)]
+    org_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    member_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    actor_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    schema_version: Option<i64>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+}
+
 fn required_str<'a>(
     object: &'a Map<String, Value>,
     key: &str,
@@ -409,6 +522,123 @@ mod tests {
             3,
             "errors carry the event's index"
         );
+    }
+
+    /// Both paths over `body`: the full one's answer, and whether the direct one agrees
+    /// (the same events, ids aside where the server made them; or `None`).
+    fn both_paths(body: &str, format: Format) -> Result<Vec<ValidEvent>, String> {
+        let v = Validator::default();
+        let full = crate::decode::decode(body.as_bytes(), format)
+            .map_err(|e| e.to_string())
+            .and_then(|values| v.validate_all(values, now()).map_err(|e| format!("{e:?}")));
+        let direct = v.validate_body(body.as_bytes(), format, now());
+        // Where the body sends no id, each path makes its own.
+        let made_now = |id: Uuid| {
+            id.get_timestamp()
+                .is_some_and(|t| t.to_unix().0 + 60 > Utc::now().timestamp() as u64)
+        };
+        let without_made_ids = |events: &[ValidEvent]| -> Vec<ValidEvent> {
+            let mut events = events.to_vec();
+            for e in events.iter_mut().filter(|e| made_now(e.event_id)) {
+                e.event_id = Uuid::nil();
+            }
+            events
+        };
+        match (&full, direct) {
+            (_, None) => {}
+            (Ok(full), Some(direct)) => {
+                let (full, direct) = (without_made_ids(full), without_made_ids(&direct));
+                assert_eq!(full.len(), direct.len(), "{body}");
+                for (f, d) in full.iter().zip(&direct) {
+                    assert_eq!(f, d, "both paths read the same event");
+                }
+            }
+            (Err(e), Some(_)) => {
+                panic!("the direct path took a body the full path refuses ({e}): {body}")
+            }
+        }
+        full
+    }
+
+    #[test]
+    fn the_direct_path_reads_every_fixture_as_the_full_path_does() {
+        for fixture in [
+            include_str!("../../tests/data/every_event_type.ndjson"),
+            include_str!("../../tests/data/views_fixture.ndjson"),
+            include_str!("../../tests/data/models_fixture.ndjson"),
+            include_str!("../../tests/data/warnings_fixture.ndjson"),
+        ] {
+            let v = Validator::default();
+            let direct = v.validate_body(fixture.as_bytes(), Format::Ndjson, now());
+            assert!(direct.is_some(), "valid fixtures take the direct path");
+            both_paths(fixture, Format::Ndjson).unwrap();
+            // As one JSON array too, and line by line as single objects.
+            let lines: Vec<&str> = fixture.lines().filter(|l| !l.trim().is_empty()).collect();
+            both_paths(&format!("[{}]", lines.join(",\n")), Format::Json).unwrap();
+            for line in lines {
+                both_paths(line, Format::Json).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_direct_path_leaves_every_unusual_body_to_the_full_path() {
+        let ok =
+            r#""event_type":"dues.paid","occurred_at":"2026-09-05","org_id":"B1","member_id":"M1""#;
+        let pay = r#""payload":{"period":"2026-09","amount_fen":20}"#;
+        let id = r#""event_id":"0192f0c6-6a0e-7cc4-9b6a-1f2d3c4b5a69""#;
+        let bodies = [
+            format!("{{{ok},{pay}}}"),
+            format!("[{{{ok},{pay},{id}}}]"),
+            format!(" \n [ {{{ok},{pay}}} ] "),
+            format!("{{{ok},{pay},\"event_id\":null,\"actor_id\":null,\"schema_version\":1}}"),
+            format!("{{{ok},{pay},\"schema_version\":1.0}}"),
+            format!("{{{ok},{pay},\"schema_version\":\"1\"}}"),
+            format!("{{{ok},{pay},\"schema_version\":2}}"),
+            format!("{{{ok},{pay},\"recorded_at\":\"2026-09-05\"}}"),
+            format!("{{{ok},{pay},\"colour\":\"red\"}}"),
+            format!("{{{ok},{pay},\"org_id\":\"B2\"}}"),
+            format!("{{{ok},{pay},{id},{id}}}"),
+            format!("{{{ok},\"payload\":[\"2026-09\",20]}}"),
+            format!("{{{ok},\"payload\":\"2026-09\"}}"),
+            format!("{{{ok},\"payload\":null}}"),
+            format!("{{{ok}}}"),
+            format!(
+                "{{{ok},\"payload\":{{\"period\":\"2026-09\",\"amount_fen\":20,\"amount_fen\":30}}}}"
+            ),
+            format!("{{{ok},\"payload\":{{\"period\":\"2026-09\",\"amount_fen\":-1}}}}"),
+            format!("{{{ok},\"payload\":{{\"period\":\"2026-09\",\"amount_fen\":20.0}}}}"),
+            format!("{{{ok},\"payload\":{{\"period\":\"2026-09\",\"amount_fen\":20,\"x\":1}}}}"),
+            format!("{{{ok},{pay},\"member_id\":null}}"),
+            format!("{{{ok},{pay},\"member_id\":\"M\\u0031\"}}"),
+            format!("{{{ok},{pay},\"member_id\":\"bad id!\"}}"),
+            format!("{{{ok},{pay},\"member_id\":7}}"),
+            format!("{{{ok},{pay},\"event_id\":\"not-a-uuid\"}}"),
+            format!("{{{ok},{pay},\"occurred_at\":\"2027-09-05\"}}"),
+            format!("{{{ok},{pay},\"occurred_at\":\"yesterday\"}}"),
+            format!("{{{ok},{pay},\"event_type\":\"dues.stolen\"}}"),
+            format!(
+                "{{{pay},\"event_type\":\"dues.paid\",\"occurred_at\":\"2026-09-05\",\"org_id\":\"B1\"}}"
+            ),
+            format!("[{{{ok},{pay}}}, 7]"),
+            format!("[[{{{ok},{pay}}}]]"),
+            "[]".to_string(),
+            "{}".to_string(),
+            "7".to_string(),
+            format!("{{{ok},{pay}}} trailing"),
+        ];
+        for body in &bodies {
+            both_paths(body, Format::Json).ok();
+        }
+        // NDJSON: blank lines, CRLF, a bad line among good ones.
+        for body in [
+            format!("{{{ok},{pay}}}\r\n\n{{{ok},{pay}}}\n"),
+            format!("{{{ok},{pay}}}\n{{{ok},{pay},\"colour\":1}}\n"),
+            format!("{{{ok},{pay}}}\n[{{{ok},{pay}}}]\n"),
+            "\n\n".to_string(),
+        ] {
+            both_paths(&body, Format::Ndjson).ok();
+        }
     }
 
     #[test]

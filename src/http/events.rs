@@ -45,8 +45,12 @@ pub async fn ingest(
             ApiError::new(status, "unreadable_body", rejection.body_text())
         }
     })?;
-    let values = decode::decode(&body, format)?;
-    let events = app.ingest.validate(values, chrono::Utc::now())?;
+    let now = chrono::Utc::now();
+    let events = match app.ingest.validator().validate_body(&body, format, now) {
+        Some(events) => events,
+        // Something in the body is off: the full path names every problem.
+        None => app.ingest.validate(decode::decode(&body, format)?, now)?,
+    };
     if let Some((index, org)) =
         ingest::first_outside_scope(&events, app.warehouse.orgs(), &caller.scope)
     {
