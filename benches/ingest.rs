@@ -2,7 +2,8 @@
 //!
 //! - over HTTP loopback against the real `dangjian serve` (release build): batches of 1
 //!   and of 1,000 events, with 1, 16 and 64 concurrent clients;
-//! - through the library ([`ingest::Ingestor`]), batches of 1,000 with 16 tasks;
+//! - through the library ([`ingest::Ingestor::ingest_body`]), JSON bodies of 1,000 events
+//!   with 16 tasks;
 //! - the baseline: the same events as Arrow batches written by the plain arrow-rs
 //!   Parquet writer to local files (no validation, no log, no dedupe), with the table's
 //!   compression (Snappy) and, for reference, uncompressed.
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use ingest::decode::Format;
 use ingest::{IngestConfig, Ingestor, ValidEvent, Validator};
 use serde_json::{Value, json};
 use warehouse::deltalake::parquet::arrow::ArrowWriter;
@@ -123,11 +125,13 @@ async fn library(events: u64) -> f64 {
             .await
             .unwrap(),
     );
-    let batches: Vec<Vec<Value>> = (0..events / 1000)
+    // Request bodies, as a server or an importer has them.
+    let batches: Vec<Vec<u8>> = (0..events / 1000)
         .map(|b| {
-            (0..1000)
+            let batch: Vec<Value> = (0..1000)
                 .map(|i| event(b * 1000 + i, Occurred::TenMonths))
-                .collect()
+                .collect();
+            serde_json::to_vec(&batch).unwrap()
         })
         .collect();
     let started = Instant::now();
@@ -141,7 +145,7 @@ async fn library(events: u64) -> f64 {
                 let Some(batch) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                ingest.ingest(batch).await.unwrap();
+                ingest.ingest_body(&batch, Format::Json).await.unwrap();
             }
         }));
     }
@@ -196,9 +200,10 @@ fn validated(events: u64) -> (Vec<ValidEvent>, Duration) {
     (rows, started.elapsed())
 }
 
-/// How long the server's first step, a JSON request body of 1,000 events to values
-/// ([`ingest::decode::decode`]), takes per event on one core.
-fn decoding(events: u64) -> Duration {
+/// Per event on one core, for JSON bodies of 1,000 events: the full path's first step,
+/// the body to JSON values ([`ingest::decode::decode`], before [`Validator::validate`]),
+/// and the direct path, the body straight to valid events ([`Validator::validate_body`]).
+fn decoding(events: u64) -> (Duration, Duration) {
     let bodies: Vec<Vec<u8>> = (0..events / 1000)
         .map(|b| {
             let batch: Vec<Value> = (0..1000)
@@ -209,10 +214,17 @@ fn decoding(events: u64) -> Duration {
         .collect();
     let started = Instant::now();
     for body in &bodies {
-        let values = ingest::decode::decode(body, ingest::decode::Format::Json).unwrap();
+        let values = ingest::decode::decode(body, Format::Json).unwrap();
         assert_eq!(values.len(), 1000);
     }
-    started.elapsed() / events as u32
+    let decode = started.elapsed() / events as u32;
+    let (validator, now) = (Validator::default(), chrono::Utc::now());
+    let started = Instant::now();
+    for body in &bodies {
+        let valid = validator.validate_body(body, Format::Json, now).unwrap();
+        assert_eq!(valid.len(), 1000);
+    }
+    (decode, started.elapsed() / events as u32)
 }
 
 struct Server {
@@ -345,21 +357,25 @@ async fn main() {
     // The baseline always runs: every figure is a ratio against it. It writes the
     // Parquet the table holds (Snappy); the uncompressed writer is printed for reference.
     // Decoding first, while the heap is as fresh as a server's between requests.
-    let decode = decoding(events);
+    let (decode, direct) = decoding(events);
     let (rows, validating) = validated(events);
     if std::env::var_os("BENCH_CPU").is_some() {
-        let micros = decode.as_secs_f64() * 1e6;
+        let micros = |d: Duration| d.as_secs_f64() * 1e6;
         println!(
-            "  JSON body to values alone (the server's decode), one core: {micros:.2} µs per event"
+            "  one core, full path: JSON body to values {:.2} + validating values {:.2} µs per event",
+            micros(decode),
+            micros(validating) / events as f64
         );
-        let micros = validating.as_secs_f64() * 1e6 / events as f64;
-        println!("  validation alone, one core: {micros:.2} µs per event");
+        println!(
+            "  one core, direct path: JSON body to valid events {:.2} µs per event",
+            micros(direct)
+        );
     }
     // The baseline and the library alternate, and the library's ratio is the median of
     // the three pairs' ratios: how fast this machine creates files drifts by up to 2×
     // within minutes (README, "Benchmarks"), which would otherwise count as a
     // difference between the two.
-    let label = "library: Ingestor, batches of 1,000, 16 tasks";
+    let label = "library: Ingestor::ingest_body, bodies of 1,000, 16 tasks";
     let mut bases = [0.0; 3];
     let mut libs = [0.0; 3];
     let mut ratios = [0.0; 3];

@@ -45,6 +45,7 @@ use warehouse::orgs::OrgNode;
 use warehouse::{OrgDirectory, Warehouse};
 
 use crate::catalogue::{EventType, Payload};
+use crate::decode::{self, Format};
 use crate::{IngestError, Result, ValidEvent, Validator, batch};
 
 /// The Delta application id of dangjian's ingest commits.
@@ -230,6 +231,21 @@ impl Ingestor {
             .map_err(|errors| IngestError::Invalid { errors })
     }
 
+    /// Validates a request body: straight from its text when every event is valid
+    /// ([`Validator::validate_body`]), else through JSON values, naming every problem
+    /// (malformed JSON with its line and column, or one error per bad event).
+    pub fn validate_body(
+        &self,
+        body: &[u8],
+        format: Format,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ValidEvent>> {
+        match self.validator.validate_body(body, format, now) {
+            Some(events) => Ok(events),
+            None => self.validate(decode::decode(body, format)?, now),
+        }
+    }
+
     /// Stores `events` exactly once, all or nothing, and answers after the commit.
     pub async fn submit(&self, events: Vec<ValidEvent>) -> Result<Receipt> {
         if events.is_empty() {
@@ -250,6 +266,12 @@ impl Ingestor {
     /// Validates and stores; the library path used by the demo and importers.
     pub async fn ingest(&self, values: Vec<serde_json::Value>) -> Result<Receipt> {
         let events = self.validate(values, Utc::now())?;
+        self.submit(events).await
+    }
+
+    /// Validates and stores a request body (JSON or NDJSON), as the server does.
+    pub async fn ingest_body(&self, body: &[u8], format: Format) -> Result<Receipt> {
+        let events = self.validate_body(body, format, Utc::now())?;
         self.submit(events).await
     }
 

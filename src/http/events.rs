@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use ingest::decode::{self, Format};
+use ingest::decode::Format;
 use ingest::{EventType, Receipt};
 use serde_json::{Value, json};
 
@@ -45,12 +45,9 @@ pub async fn ingest(
             ApiError::new(status, "unreadable_body", rejection.body_text())
         }
     })?;
-    let now = chrono::Utc::now();
-    let events = match app.ingest.validator().validate_body(&body, format, now) {
-        Some(events) => events,
-        // Something in the body is off: the full path names every problem.
-        None => app.ingest.validate(decode::decode(&body, format)?, now)?,
-    };
+    let events = app
+        .ingest
+        .validate_body(&body, format, chrono::Utc::now())?;
     if let Some((index, org)) =
         ingest::first_outside_scope(&events, app.warehouse.orgs(), &caller.scope)
     {
