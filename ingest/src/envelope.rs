@@ -148,9 +148,9 @@ impl Validator {
     /// typed payload, without building a JSON value tree first (measured on one core:
     /// decoding a body of 1,000 events into values alone costs ~2.2 µs per event, more
     /// than validating them). `None` if anything in the body is off, or unusual
-    /// (a duplicate key, an escaped id): the caller then takes the full path,
-    /// [`crate::decode::decode`] and [`Validator::validate_all`], which gives the same
-    /// events for a valid body and names every problem of an invalid one.
+    /// (a duplicate key, a payload that is not an object): the caller then takes the
+    /// full path, [`crate::decode::decode`] and [`Validator::validate_all`], which gives
+    /// the same events for a valid body and names every problem of an invalid one.
     pub fn validate_body(
         &self,
         body: &[u8],
