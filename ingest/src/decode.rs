@@ -46,18 +46,19 @@ pub fn decode(body: &[u8], format: Format) -> Result<Vec<Value>> {
                 other => Ok(vec![other]),
             }
         }
-        Format::Ndjson => {
-            let mut out = Vec::new();
-            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                out.push(serde_json::from_slice(line).map_err(malformed(i))?);
-            }
-            Ok(out)
-        }
+        Format::Ndjson => ndjson_lines(body)
+            .map(|(i, line)| serde_json::from_slice(line).map_err(malformed(i)))
+            .collect(),
     }
+}
+
+/// The lines of an NDJSON body that hold something, with their 0-based numbers: lines
+/// end at `\n` (an `\r` before it is dropped), and blank lines are skipped.
+pub(crate) fn ndjson_lines(body: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    body.split(|b| *b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
 }
 
 fn malformed(line_offset: usize) -> impl Fn(serde_json::Error) -> IngestError {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::FieldError;
 use crate::catalogue::{self, EventType, Id, Payload};
-use crate::decode::Format;
+use crate::decode::{Format, ndjson_lines};
 
 /// The schema version of the envelope and payloads this build writes.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -71,6 +71,34 @@ impl ValidEvent {
     pub fn month_key(&self) -> (i32, u32) {
         let day = self.occurred_at.with_timezone(&china_time()).date_naive();
         (day.year(), day.month())
+    }
+
+    /// An event from its checked parts; the payload's canonical text and the
+    /// fingerprint are derived from them.
+    fn new(
+        event_id: Uuid,
+        event_type: EventType,
+        occurred_at: DateTime<Utc>,
+        org_id: String,
+        member_id: Option<String>,
+        actor_id: Option<String>,
+        payload: Payload,
+    ) -> Self {
+        let payload_json = serde_json::to_string(&payload).expect("payloads serialize");
+        let mut event = ValidEvent {
+            event_id,
+            event_type,
+            occurred_at,
+            org_id,
+            member_id,
+            actor_id,
+            payload,
+            payload_json,
+            schema_version: SCHEMA_VERSION,
+            content_hash: 0,
+        };
+        event.content_hash = event.fingerprint();
+        event
     }
 
     fn fingerprint(&self) -> i64 {
@@ -164,16 +192,9 @@ impl Validator {
                 b'[' => serde_json::from_slice(body).ok()?,
                 _ => vec![serde_json::from_slice(body).ok()?],
             },
-            Format::Ndjson => {
-                let mut events = Vec::new();
-                for line in body.split(|b| *b == b'\n') {
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    if !line.iter().all(u8::is_ascii_whitespace) {
-                        events.push(serde_json::from_slice(line).ok()?);
-                    }
-                }
-                events
-            }
+            Format::Ndjson => ndjson_lines(body)
+                .map(|(_, line)| serde_json::from_slice(line).ok())
+                .collect::<Option<_>>()?,
         };
         if sent.is_empty() {
             return None;
@@ -211,21 +232,15 @@ impl Validator {
             Some(raw) if raw.get().starts_with('{') => Payload::parse_text(event_type, raw.get())?,
             Some(_) => return None,
         };
-        let payload_json = serde_json::to_string(&payload).expect("payloads serialize");
-        let mut event = ValidEvent {
+        Some(ValidEvent::new(
             event_id,
             event_type,
             occurred_at,
-            org_id: sent.org_id.into_owned(),
-            member_id: sent.member_id.map(Cow::into_owned),
-            actor_id: sent.actor_id.map(Cow::into_owned),
+            sent.org_id.into_owned(),
+            sent.member_id.map(Cow::into_owned),
+            sent.actor_id.map(Cow::into_owned),
             payload,
-            payload_json,
-            schema_version: SCHEMA_VERSION,
-            content_hash: 0,
-        };
-        event.content_hash = event.fingerprint();
-        Some(event)
+        ))
     }
 
     /// Validates event number `index` of a request.
@@ -328,11 +343,10 @@ impl Validator {
         }
         let actor_id = optional_id(&object, "actor_id").map_err(|(e, m)| fail(e, "actor_id", m))?;
 
-        let schema_version = match object.get("schema_version") {
-            None | Some(Value::Null) => SCHEMA_VERSION,
-            Some(Value::Number(n)) if n.as_i64() == Some(i64::from(SCHEMA_VERSION)) => {
-                SCHEMA_VERSION
-            }
+        // Only the version this build writes is taken.
+        match object.get("schema_version") {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_i64() == Some(i64::from(SCHEMA_VERSION)) => {}
             Some(other) => {
                 return Err(fail(
                     "unsupported_schema_version",
@@ -342,7 +356,7 @@ impl Validator {
                     ),
                 ));
             }
-        };
+        }
 
         let payload_value = match object.remove("payload") {
             None | Some(Value::Null) => Value::Object(Map::new()),
@@ -357,9 +371,7 @@ impl Validator {
         };
         let payload = Payload::parse(event_type, payload_value)
             .map_err(|e| catalogue::payload_error(index, e))?;
-        let payload_json = serde_json::to_string(&payload).expect("payloads serialize");
-
-        let mut event = ValidEvent {
+        Ok(ValidEvent::new(
             event_id,
             event_type,
             occurred_at,
@@ -367,12 +379,7 @@ impl Validator {
             member_id,
             actor_id,
             payload,
-            payload_json,
-            schema_version,
-            content_hash: 0,
-        };
-        event.content_hash = event.fingerprint();
-        Ok(event)
+        ))
     }
 }
 
