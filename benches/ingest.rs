@@ -148,7 +148,9 @@ async fn library(events: u64, producers: usize) -> f64 {
     let rate = events as f64 / started.elapsed().as_secs_f64();
     if std::env::var_os("BENCH_CPU").is_some() {
         let micros = (cpu_seconds() - cpu) * 1e6 / events as f64;
-        println!("  library run, {producers} tasks: {rate:.0} events/s, {micros:.2} µs of CPU per event");
+        println!(
+            "  library run, {producers} tasks: {rate:.0} events/s, {micros:.2} µs of CPU per event"
+        );
     }
     ingest.shutdown().await;
     rate
@@ -329,17 +331,27 @@ impl Body {
 
 async fn http(url: &str, batch: usize, clients: usize, occurred: Occurred, seconds: f64) -> f64 {
     let acknowledged = Arc::new(AtomicU64::new(0));
-    let bodies: Vec<Body> = (0..clients)
-        .map(|c| Body::new(c as u64 * 1_000_000, batch, occurred))
+    // Small bodies come in ten variants per client, sent in turn, so that single events
+    // "over ten months" do fall into ten months (a body of 1,000 spans them itself).
+    let variants = if batch < 10 { 10 } else { 1 };
+    let bodies: Vec<Vec<Body>> = (0..clients as u64)
+        .map(|c| {
+            (0..variants)
+                .map(|k| Body::new(c * 1_000_000 + k * batch as u64, batch, occurred))
+                .collect()
+        })
         .collect();
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for body in bodies {
+    for bodies in bodies {
         let (url, acknowledged) = (format!("{url}/api/v1/events"), acknowledged.clone());
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::new();
-            while Instant::now() < deadline {
+            for body in bodies.iter().cycle() {
+                if Instant::now() >= deadline {
+                    break;
+                }
                 let response = http
                     .post(&url)
                     .bearer_auth("bench-token")
