@@ -332,7 +332,12 @@ async fn main() {
 
     println!();
     println!(
-        "DataFusion 55 (dev profile) vs DuckDB {}, median of {runs} runs, ms",
+        "DataFusion 55 ({} profile) vs DuckDB {}, median of {runs} runs, ms",
+        if cfg!(debug_assertions) {
+            "dev"
+        } else {
+            "release"
+        },
         duck["duckdb"].as_str().unwrap_or("?")
     );
     println!(
