@@ -193,6 +193,7 @@ impl Ingestor {
             commits_since_compaction: 0,
             minor_since_major: 0,
             callers: tokio::runtime::Handle::current(),
+            org_reload: None,
         };
         let (stopped_tx, stopped) = oneshot::channel();
         std::thread::Builder::new()
@@ -444,6 +445,9 @@ struct Writer {
     /// The runtime of the code that started the writer (the server's): work that must
     /// not end with the writer's own runtime, like an org directory reload, runs there.
     callers: tokio::runtime::Handle,
+    /// The latest org directory reload; the writer waits for it before it reports
+    /// stopped, so a shutdown right after a rename does not cut the reload off.
+    org_reload: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A commit whose log entry is written, and the snapshot update still to run.
@@ -550,6 +554,9 @@ impl Writer {
         }
         if !rest.is_empty() {
             self.commit_group(rest).await;
+        }
+        if let Some(reload) = self.org_reload.take() {
+            reload.await.ok();
         }
         tracing::info!(version = ?self.table.version(), "ingest writer stopped");
         if let Some(done) = shutdown {
@@ -920,7 +927,7 @@ impl Writer {
     /// A rename (or a retraction, which may undo one) changes what the `orgs` view
     /// answers for an org already known: the org directory reads the view again, after
     /// the commit is published and off the writer's path (renames are rare).
-    fn reload_orgs_if_renamed(&self, rows: &[ValidEvent]) {
+    fn reload_orgs_if_renamed(&mut self, rows: &[ValidEvent]) {
         let changes_names = rows.iter().any(|e| {
             matches!(
                 e.event_type,
@@ -929,11 +936,11 @@ impl Writer {
         });
         if changes_names {
             let warehouse = self.warehouse.clone();
-            self.callers.spawn(async move {
+            self.org_reload = Some(self.callers.spawn(async move {
                 if let Err(e) = warehouse.load_orgs().await {
                     tracing::error!(error = %e, "could not reload the org directory after a rename");
                 }
-            });
+            }));
         }
     }
 
