@@ -193,7 +193,7 @@ impl Ingestor {
             commits_since_compaction: 0,
             minor_since_major: 0,
             callers: tokio::runtime::Handle::current(),
-            org_reload: None,
+            org_reloads: tokio::task::JoinSet::new(),
         };
         let (stopped_tx, stopped) = oneshot::channel();
         std::thread::Builder::new()
@@ -445,9 +445,9 @@ struct Writer {
     /// The runtime of the code that started the writer (the server's): work that must
     /// not end with the writer's own runtime, like an org directory reload, runs there.
     callers: tokio::runtime::Handle,
-    /// The latest org directory reload; the writer waits for it before it reports
-    /// stopped, so a shutdown right after a rename does not cut the reload off.
-    org_reload: Option<tokio::task::JoinHandle<()>>,
+    /// Org directory reloads still running; the writer waits for them before it
+    /// reports stopped, so a shutdown right after a rename does not cut one off.
+    org_reloads: tokio::task::JoinSet<()>,
 }
 
 /// A commit whose log entry is written, and the snapshot update still to run.
@@ -555,9 +555,7 @@ impl Writer {
         if !rest.is_empty() {
             self.commit_group(rest).await;
         }
-        if let Some(reload) = self.org_reload.take() {
-            reload.await.ok();
-        }
+        while self.org_reloads.join_next().await.is_some() {}
         tracing::info!(version = ?self.table.version(), "ingest writer stopped");
         if let Some(done) = shutdown {
             done.send(()).ok();
@@ -762,11 +760,13 @@ impl Writer {
             months.entry(e.month_key()).or_default().push(i);
         }
         let mut encoders = Vec::with_capacity(months.len());
-        for ((year, month), picks) in months {
+        for picks in months.into_values() {
             let mut writer = RecordBatchWriter::for_table(&self.table)?;
             // The month is known: the writer need not split the batch by partition.
-            let DeltaTablePartition { key, value } =
-                DeltaTablePartition::try_from(format!("month={year:04}-{month:02}").as_str())?;
+            let month = rows[picks[0]].month();
+            let DeltaTablePartition { key, value } = DeltaTablePartition::try_from(
+                format!("{}={month}", warehouse::events::MONTH).as_str(),
+            )?;
             let partition = IndexMap::from([(key, value)]);
             let rows = rows.clone();
             encoders.push(tokio::spawn(async move {
@@ -935,12 +935,17 @@ impl Writer {
             )
         });
         if changes_names {
+            // Forget the reloads that have finished; keep the running ones.
+            while self.org_reloads.try_join_next().is_some() {}
             let warehouse = self.warehouse.clone();
-            self.org_reload = Some(self.callers.spawn(async move {
-                if let Err(e) = warehouse.load_orgs().await {
-                    tracing::error!(error = %e, "could not reload the org directory after a rename");
-                }
-            }));
+            self.org_reloads.spawn_on(
+                async move {
+                    if let Err(e) = warehouse.load_orgs().await {
+                        tracing::error!(error = %e, "could not reload the org directory after a rename");
+                    }
+                },
+                &self.callers,
+            );
         }
     }
 
