@@ -83,6 +83,18 @@ pub struct Caller {
     pub scope: String,
 }
 
+impl Caller {
+    /// The `actor_id` of what this caller writes: the token's person; a name that is no
+    /// id (e.g. Chinese) is recorded by a stable digest of it.
+    pub fn actor_id(&self) -> String {
+        if ingest::catalogue::Id::check(&self.name).is_ok() {
+            self.name.clone()
+        } else {
+            format!("user-{}", &hash_token_hex(&self.name)[..12])
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct TokenStore {
     entries: Vec<([u8; 32], Caller)>,

@@ -88,7 +88,8 @@ pub async fn refresh_command(
     let config = load_config(file, sets, Vec::new())?;
     let (warehouse, _table) = open_warehouse(&config).await?;
     let runner = dashboards::ModelRunner::new(std::sync::Arc::new(warehouse));
-    let failed = refresh_models(&runner, &args.models).await?;
+    let clock = config.clock()?;
+    let failed = refresh_models(&runner, &args.models, clock.as_ref()).await?;
     if failed > 0 {
         return Err(format!(
             "{failed} model(s) failed; see the messages above and the run history"
@@ -136,6 +137,7 @@ pub async fn vacuum_command(
 pub async fn refresh_models(
     runner: &dashboards::ModelRunner,
     names: &[String],
+    clock: &dyn dashboards::Clock,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let materialised: Vec<String> = runner.materialised().into_iter().map(|m| m.name).collect();
     let models = if names.is_empty() {
@@ -164,7 +166,7 @@ pub async fn refresh_models(
     for model in &models {
         bar.set_message(model.clone());
         let run = runner
-            .refresh_in(&ctx, model, &dashboards::SystemClock)
+            .refresh_in(&ctx, model, clock)
             .await;
         let ms = (run.finished - run.started).num_milliseconds();
         match &run.error {
@@ -265,7 +267,10 @@ pub async fn warnings_command(
             as_of,
             dry_run,
             rules,
-        } => run_warnings(&engine, as_of.as_deref(), dry_run, &rules).await,
+        } => {
+            let now = ingest.clock().now();
+            run_warnings(&engine, as_of.as_deref(), now, dry_run, &rules).await
+        }
         WarningsCommand::List { status } => list_warnings(&warehouse, &status).await,
     };
     ingest.shutdown().await;
@@ -286,12 +291,13 @@ pub fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> 
 async fn run_warnings(
     engine: &dashboards::WarningEngine,
     as_of: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
     dry_run: bool,
     rules: &[String],
 ) -> CommandResult {
     let as_of = match as_of {
         Some(t) => parse_as_of(t)?,
-        None => chrono::Utc::now(),
+        None => now,
     };
     let report = engine.run(rules, as_of, dry_run).await?;
     let rows: Vec<Vec<String>> = report

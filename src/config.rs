@@ -26,6 +26,7 @@ pub struct Config {
     pub scheduler: SchedulerSettings,
     pub dashboards: DashboardSettings,
     pub mail: MailConfig,
+    pub clock: ClockSettings,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
 }
@@ -170,6 +171,18 @@ impl Default for DashboardSettings {
     }
 }
 
+/// What "today" is for the server and every command: the machine's clock, or a fixed
+/// day to run on (the demo and the browser tests pin it, so nothing they show depends
+/// on the date they run).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSettings {
+    /// Run on this day (`YYYY-MM-DD`, China date, at the machine's time of day) or start
+    /// at this RFC 3339 instant, the clock running on from there; empty = the machine's
+    /// clock.
+    pub today: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -203,6 +216,7 @@ impl Default for Config {
             scheduler: SchedulerSettings::default(),
             dashboards: DashboardSettings::default(),
             mail: MailConfig::default(),
+            clock: ClockSettings::default(),
             tokens: Vec::new(),
         }
     }
@@ -392,8 +406,23 @@ impl Config {
         Duration::from_secs(self.scheduler.vacuum_retention_hours * 3600)
     }
 
-    pub fn ingest_config(&self) -> ingest::IngestConfig {
+    /// The process's clock: the machine's, or one started at `clock.today`. Make it once
+    /// per process and share it (a shifted clock is fixed when it is made).
+    pub fn clock(&self) -> Result<warehouse::SharedClock, ConfigError> {
+        let text = self.clock.today.trim();
+        if text.is_empty() {
+            return Ok(std::sync::Arc::new(warehouse::clock::SystemClock));
+        }
+        warehouse::clock::pinned(text).ok_or_else(|| ConfigError::Invalid {
+            message: format!(
+                "clock.today: `{text}` is neither YYYY-MM-DD nor an RFC 3339 instant, e.g. 2026-11-25"
+            ),
+        })
+    }
+
+    pub fn ingest_config(&self, clock: warehouse::SharedClock) -> ingest::IngestConfig {
         ingest::IngestConfig {
+            clock,
             commit_window: Duration::from_millis(self.ingest.commit_window_ms),
             max_batch_events: self.ingest.max_batch_events,
             max_future_skew: chrono::TimeDelta::seconds(self.ingest.max_future_skew_secs),
@@ -506,6 +535,16 @@ mod tests {
         );
         let never = Config::load(None, vec![], &["scheduler.vacuum=".into()]).unwrap();
         assert!(never.vacuum_schedule().unwrap().is_none());
+    }
+
+    #[test]
+    fn the_clock_starts_at_the_configured_day() {
+        let config = Config::load(None, vec![], &["clock.today=2027-01-01".into()]).unwrap();
+        let today = warehouse::clock::china_today(config.clock().unwrap().now());
+        assert_eq!(today.to_string(), "2027-01-01");
+        let wrong = Config::load(None, vec![], &["clock.today=tomorrow".into()]).unwrap();
+        let err = wrong.clock().unwrap_err().to_string();
+        assert!(err.contains("clock.today") && err.contains("tomorrow"), "{err}");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Where the warehouse lives: a path, file://, memory:// or s3:// URL.
     #[arg(long)]
     pub storage_url: Option<String>,
+    /// Run on this day (YYYY-MM-DD, China date, at the machine's time of day) or from
+    /// this RFC 3339 instant (`clock.today`); the clock runs on from there.
+    #[arg(long)]
+    pub today: Option<String>,
 }
 
 impl ServeArgs {
@@ -36,6 +40,9 @@ impl ServeArgs {
         }
         if let Some(url) = &self.storage_url {
             sets.push(format!("storage.url={url:?}"));
+        }
+        if let Some(today) = &self.today {
+            sets.push(format!("clock.today={today:?}"));
         }
         sets
     }
@@ -93,7 +100,8 @@ pub async fn open_for_ingest(
 ) -> Result<(Arc<Warehouse>, Arc<Ingestor>), Box<dyn std::error::Error + Send + Sync>> {
     let (warehouse, table) = open_warehouse(config).await?;
     let warehouse = Arc::new(warehouse);
-    let ingest = Ingestor::start(warehouse.clone(), table, config.ingest_config()).await?;
+    let ingest_config = config.ingest_config(config.clock()?);
+    let ingest = Ingestor::start(warehouse.clone(), table, ingest_config).await?;
     Ok((warehouse, Arc::new(ingest)))
 }
 
@@ -120,10 +128,13 @@ impl App {
         ingest: Arc<Ingestor>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let tokens = TokenStore::from_config(&config.tokens)?;
+        // One clock for the process: the writer's, handed to everything else.
+        let clock = ingest.clock().clone();
         let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
         let specs = dashboards::spec::Specs::embedded_fitting(warehouse.catalog());
         let cockpit = Arc::new(
             dashboards::Cockpit::new(specs, runner.clone())
+                .with_clock(clock.clone())
                 .with_cache_entries(config.dashboards.cache_entries),
         );
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
@@ -136,6 +147,7 @@ impl App {
         Ok(Self {
             state: AppState {
                 config: Arc::new(config),
+                clock,
                 warehouse,
                 ingest,
                 tokens: Arc::new(tokens),
@@ -196,10 +208,10 @@ impl App {
         let scheduler = if state.config.scheduler.enabled {
             let scheduler = Arc::new(dashboards::Scheduler::new(
                 state.runner.clone(),
-                Arc::new(dashboards::SystemClock),
+                state.clock.clone(),
             )?);
             let rules = state.warnings.clone().run_scheduled(
-                Arc::new(dashboards::SystemClock),
+                state.clock.clone(),
                 async move {
                     scheduler_stopped.await.ok();
                 },
@@ -283,11 +295,11 @@ pub async fn vacuum_all(
 async fn vacuum_on_schedule(state: AppState, schedule: dashboards::scheduler::ModelSchedule) {
     let retention = state.config.vacuum_retention();
     loop {
-        let now = chrono::Utc::now();
+        let now = state.clock.now();
         let Some(next) = schedule.next_after(now) else {
             return;
         };
-        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        state.clock.sleep_until(next).await;
         match vacuum_all(&state.ingest, &state.runner, retention).await {
             Ok((events, models)) => tracing::info!(
                 events_files = events.files_deleted,

@@ -43,7 +43,7 @@ pub mod warnings;
 pub mod web;
 
 pub use cache::{Encoded, ResponseCache};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SharedClock, ShiftedClock, SystemClock};
 pub use error::{Error, Result};
 pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};
 pub use render::{Cockpit, Period};

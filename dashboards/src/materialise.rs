@@ -503,7 +503,7 @@ mod tests {
             .unwrap();
         let warehouse = Arc::new(warehouse);
         let ingest =
-            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::default())
+            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::pinned_for_tests())
                 .await
                 .unwrap();
         let fixture = include_str!("../../tests/data/models_fixture.ndjson");

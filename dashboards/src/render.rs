@@ -22,6 +22,7 @@ use warehouse::datafusion::prelude::SessionContext;
 use warehouse::json::rows_json;
 use warehouse::live::LiveTable;
 
+use crate::clock::SharedClock;
 use crate::cache::{CacheKey, Encoded, Inputs, ResponseCache};
 use crate::materialise::{ModelRunner, ModelTable};
 use crate::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
@@ -104,6 +105,8 @@ pub struct Cockpit {
     materialised: SessionContext,
     registered: Mutex<HashMap<String, Arc<LiveTable>>>,
     cache: ResponseCache,
+    /// "Now" of a live answer's freshness.
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for Cockpit {
@@ -122,7 +125,14 @@ impl Cockpit {
             materialised: SessionContext::new(),
             registered: Mutex::default(),
             cache: ResponseCache::new(DEFAULT_CACHE_ENTRIES),
+            clock: Arc::new(crate::SystemClock),
         }
+    }
+
+    /// The process's clock (the server passes the ingest writer's).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Keeps at most `entries` materialised answers in memory (0: none, every request
@@ -305,7 +315,7 @@ impl Cockpit {
         let freshness = match (as_of, all_materialised) {
             (Some(t), _) => Some(t),
             (None, true) => freshness,
-            (None, false) => Some(Utc::now()),
+            (None, false) => Some(self.clock.now()),
         };
         let inputs = (as_of.is_none() && all_materialised && !any_failed).then_some(Inputs {
             orgs: orgs_generation,
@@ -377,7 +387,21 @@ impl Cockpit {
             "org_id IN ({})",
             warehouse::queries::sql_string_list(&org_ids)
         )];
-        if let Some(column) = &panel.period {
+        if let Some(filter) = &panel.filter {
+            predicates.push(format!("({filter})"));
+        }
+        if let (Some(column), Some(closes)) = (&panel.period, &panel.latest_round) {
+            // The latest round closed by the end of the period, among the org's rows.
+            let (m, d) = crate::spec::round_close(closes).expect("checked when the spec loaded");
+            let last = period.last_day();
+            let closed_this_year = (last.month(), last.day()) >= (m, d);
+            let newest = last.year() - if closed_this_year { 1 } else { 2 };
+            predicates.push(format!(
+                "\"{column}\" = (SELECT max(\"{column}\") FROM \"{}\" WHERE {} AND \"{column}\" <= {newest})",
+                panel.model,
+                predicates.join(" AND ")
+            ));
+        } else if let Some(column) = &panel.period {
             // A key figure shows its change from the period before: give it that row.
             let period = if panel.chart == Chart::Kpi {
                 Period {
@@ -395,13 +419,15 @@ impl Cockpit {
             })?;
             predicates.push(period_predicate(column, field.data_type(), period));
         }
-        if let Some(filter) = &panel.filter {
-            predicates.push(format!("({filter})"));
-        }
         let mut columns: Vec<&str> = Vec::new();
         for c in panel.dimensions.iter().chain(&panel.measures) {
             if !columns.contains(&c.as_str()) {
                 columns.push(c);
+            }
+        }
+        if let (Some(column), Some(_)) = (&panel.period, &panel.latest_round) {
+            if !columns.contains(&column.as_str()) {
+                columns.push(column);
             }
         }
         if panel.rows != Rows::Own && !columns.contains(&"org_id") {
@@ -459,8 +485,20 @@ impl Cockpit {
                 }
             }
         }
+        // A round's panel says which round it shows.
+        let note = match (&panel.period, &panel.latest_round) {
+            (Some(column), Some(_)) => rows
+                .as_array()
+                .and_then(|rows| rows.first())
+                .and_then(|row| row.get(column))
+                .and_then(Value::as_i64)
+                .map(|year| format!("{year} 年度（最近一次已结束的年度评议）")),
+            _ => None,
+        };
         let columns = columns.iter().map(|c| c.to_string()).collect();
-        Ok(panel_json(panel, columns, rows, None))
+        let mut value = panel_json(panel, columns, rows, None);
+        value["note"] = json!(note);
+        Ok(value)
     }
 }
 
@@ -490,6 +528,7 @@ fn panel_json(
         "measures": panel.measures,
         "columns": columns,
         "rows": rows,
+        "note": null,
         "error": error,
     })
 }
@@ -566,7 +605,7 @@ mod tests {
         let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
         let warehouse = Arc::new(warehouse);
         let ingest = Arc::new(
-            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::default())
+            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::pinned_for_tests())
                 .await
                 .unwrap(),
         );

@@ -248,7 +248,7 @@ mod tests {
         let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
         let warehouse = Arc::new(warehouse);
         let ingest =
-            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::default())
+            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::pinned_for_tests())
                 .await
                 .unwrap();
         ingest

@@ -84,6 +84,15 @@ pub struct PanelSpec {
     /// `year`, or a date; none = the panel ignores the period.
     #[serde(default)]
     pub period: Option<String>,
+    /// For yearly rounds (民主评议 and what is built on it: the member score is final once
+    /// the year's evaluation is in): the month-day of year Y + 1 by which round Y closes,
+    /// e.g. `"01-31"`, the evaluation deadline. The panel then shows the one latest round
+    /// that closed by the end of the period (with rows for the org), labelled with its
+    /// year in the panel's `note`, rather than the years the period touches: in December
+    /// the current year's evaluation has not happened yet, and a January screen should
+    /// not show a year that just began. Needs an integer `period` column.
+    #[serde(default)]
+    pub latest_round: Option<String>,
     /// A further SQL predicate over the model's columns.
     #[serde(default)]
     pub filter: Option<String>,
@@ -105,6 +114,13 @@ pub struct DashboardSpec {
     #[serde(default)]
     pub description: String,
     pub panels: Vec<PanelSpec>,
+}
+
+/// `"MM-DD"` → (month, day), a day that exists in every year (29 February does not).
+pub fn round_close(text: &str) -> Option<(u32, u32)> {
+    let (m, d) = text.split_once('-')?;
+    let (m, d) = (m.parse().ok()?, d.parse().ok()?);
+    chrono::NaiveDate::from_ymd_opt(2025, m, d).map(|_| (m, d))
 }
 
 /// Every dashboard spec, in file order.
@@ -157,6 +173,14 @@ impl Specs {
                         "panel `{}` names the model `{}`, which is not a file of queries/metrics or queries/stats",
                         panel.id, panel.model
                     )));
+                }
+                if let Some(closes) = &panel.latest_round {
+                    if round_close(closes).is_none() || panel.period.is_none() {
+                        return Err(invalid(format!(
+                            "panel `{}`: latest_round needs a `period` column and a month-day such as \"01-31\", not `{closes}`",
+                            panel.id
+                        )));
+                    }
                 }
                 if panel.measures.is_empty() {
                     return Err(invalid(format!("panel `{}` has no measures", panel.id)));

@@ -413,7 +413,7 @@ impl WarningEngine {
         report: &mut RunReport,
     ) -> Result<Vec<Value>> {
         let active = self.active().await?;
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+        let now = self.ingest.clock().now().to_rfc3339_opts(SecondsFormat::Micros, true);
         let today = as_of.with_timezone(&ingest::china_time()).date_naive();
         let by_key: HashMap<(&str, &str), &Active> = active
             .iter()
@@ -544,7 +544,11 @@ impl WarningEngine {
             match self.mailer.send(&digest).await {
                 Ok(()) => {
                     report.mails_sent += 1;
-                    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+                    let now = self
+                        .ingest
+                        .clock()
+                        .now()
+                        .to_rfc3339_opts(SecondsFormat::Micros, true);
                     for w in items {
                         notified.push(json!({
                             "event_type": "warning.notified",
@@ -758,7 +762,7 @@ FROM live_events WHERE event_type = 'member.registered'";
             .unwrap();
         let warehouse = Arc::new(warehouse);
         let ingest = Arc::new(
-            Ingestor::start(warehouse.clone(), table, IngestConfig::default())
+            Ingestor::start(warehouse.clone(), table, IngestConfig::pinned_for_tests())
                 .await
                 .unwrap(),
         );

@@ -117,6 +117,13 @@ function fmtNumber(column, value) {
   if (Number.isInteger(value)) return intFmt.format(value);
   return decFmt.format(value);
 }
+/**
+ * Text for the HTML that ECharts' tooltips are made of: every org, series or value
+ * name comes from data that secretaries write (an org's name), so it is escaped.
+ */
+function esc(value) {
+  return echarts.format.encodeHTML(value === null || value === undefined ? '' : String(value));
+}
 function fmtP(p) {
   if (p === null || p === undefined) return '—';
   if (p < 0.001) return '< 0.001';
@@ -138,7 +145,7 @@ function fmtTime(iso) {
 function fmtAge(iso) {
   const d = new Date(iso);
   if (!iso || Number.isNaN(d.getTime())) return '';
-  const mins = Math.round((Date.now() - d.getTime()) / 60000);
+  const mins = Math.round((serverNow() - d.getTime()) / 60000);
   if (mins < 0) return '';
   if (mins < 1) return '刚刚';
   if (mins < 60) return `${mins} 分钟前`;
@@ -228,8 +235,17 @@ async function whoami(signingIn = false) {
   const me = await api('/api/v1/whoami', { signingIn });
   // The server names the scope `scope`; accept `org` too.
   me.scope = me.scope || me.org;
+  // The server's clock is the page's: a server pinned to a day (clock.today) shows the
+  // same ages and default periods on any machine.
+  const serverMs = Date.parse(me.now || '');
+  session.skewMs = Number.isNaN(serverMs) ? 0 : serverMs - Date.now();
   session.me = me;
   return me;
+}
+
+/** Now by the server's clock (see whoami), in milliseconds. */
+function serverNow() {
+  return Date.now() + (session.skewMs || 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,7 +378,7 @@ function periodPicker(period, onChange) {
   const from = period.from || '';
   const to = period.to || '';
   const mode = periodMode(from, to);
-  const [fy, fm] = (from || ym(new Date().getFullYear(), 1)).split('-').map(Number);
+  const [fy, fm] = (from || ym(new Date(serverNow()).getFullYear(), 1)).split('-').map(Number);
   const modeSel = h('select', { id: 'period-mode', 'aria-label': '周期' },
     ...[['month', '月'], ['quarter', '季度'], ['year', '年'], ['custom', '自定义']].map(([v, t]) =>
       h('option', { value: v, selected: v === mode, text: t })));
@@ -702,6 +718,8 @@ function panelSection(panel, drill) {
   const wide = kind === 'heatmap' || kind === 'table' || (kind === 'line' && (panel.dimensions || []).length > 1);
   const el = h('section', { class: `panel chart-${kind}${wide ? ' wide' : ''}`, dataset: { panel: panel.id, chart: kind, model: panel.model || '' } },
     h('h3', { title: panel.description || '', text: panel.title }));
+  // Yearly rounds (民主评议, the member score) name the round they show.
+  if (panel.note) el.append(h('p', { class: 'panel-note', text: panel.note }));
   const body = h('div', { class: 'panel-body' });
   el.append(body);
   if (panel.error) {
@@ -860,8 +878,8 @@ const tooltipFor = (series) => ({
   formatter: (ps) => {
     const list = Array.isArray(ps) ? ps : [ps];
     const head = list[0] ? list[0].axisValueLabel || list[0].name : '';
-    return [head, ...list.filter((p) => p.value !== undefined && p.value !== null && !p.seriesName.startsWith('\u200b'))
-      .map((p) => `${p.marker}${p.seriesName}：${fmtNumber(series[p.seriesIndex]?.measure, Array.isArray(p.value) ? p.value[1] : p.value)}`)].join('<br>');
+    return [esc(head), ...list.filter((p) => p.value !== undefined && p.value !== null && !p.seriesName.startsWith('\u200b'))
+      .map((p) => `${p.marker}${esc(p.seriesName)}：${esc(fmtNumber(series[p.seriesIndex]?.measure, Array.isArray(p.value) ? p.value[1] : p.value))}`)].join('<br>');
   },
 });
 
@@ -878,7 +896,7 @@ function rangeChart(panel, sm) {
       trigger: 'axis',
       formatter: (ps) => {
         const i = ps[0].dataIndex;
-        return `${sm.xnames[i]}<br>平均分：${fmtNumber('mean', means[i])}<br>标准差：${fmtNumber('stddev', sds[i])}<br>最低—最高：${fmtNumber('min', mins[i])}—${fmtNumber('max', maxs[i])}`;
+        return `${esc(sm.xnames[i])}<br>平均分：${esc(fmtNumber('mean', means[i]))}<br>标准差：${esc(fmtNumber('stddev', sds[i]))}<br>最低—最高：${esc(fmtNumber('min', mins[i]))}—${esc(fmtNumber('max', maxs[i]))}`;
       },
     },
     legend: { top: 0, data: ['最低—最高', '平均分', '±1 标准差'] },
@@ -960,7 +978,7 @@ const CHARTS = {
     const data = cats.map((c) => { const r = panel.rows.find((row) => row[dim] === c); return { name: valueLabel(dim, c), value: r[width], __row: r }; });
     const max = Math.max(1, ...data.map((d) => Number(d.value) || 0));
     return {
-      tooltip: { trigger: 'item', formatter: (p) => `${p.name}<br>${label(shown, panel.model)}：${fmtNumber(shown, p.data.__row[shown])}${width !== shown ? `<br>${label(width, panel.model)}：${fmtNumber(width, p.value)}` : ''}` },
+      tooltip: { trigger: 'item', formatter: (p) => `${esc(p.name)}<br>${esc(label(shown, panel.model))}：${esc(fmtNumber(shown, p.data.__row[shown]))}${width !== shown ? `<br>${esc(label(width, panel.model))}：${esc(fmtNumber(width, p.value))}` : ''}` },
       series: [{
         type: 'funnel', sort: 'none', left: '6%', right: '6%', top: 10, bottom: 6, min: 0, max, minSize: '8%', gap: 2,
         label: { show: true, position: 'inside', formatter: (p) => `${p.name} ${fmtNumber(shown, p.data.__row[shown])}`, color: '#fff', fontSize: 12 },
@@ -984,7 +1002,7 @@ const CHARTS = {
     }
     return {
       color: ['#3fb27f', '#f0b429', '#ff8a4c', '#e5484d', '#4aa3df', '#a77bf3', '#2ec4b6'],
-      tooltip: { trigger: 'item', formatter: (p) => `${p.name}：${fmtNumber(ms[0], p.value)}（${p.percent}%）` },
+      tooltip: { trigger: 'item', formatter: (p) => `${esc(p.name)}：${esc(fmtNumber(ms[0], p.value))}（${esc(p.percent)}%）` },
       legend: { orient: 'vertical', right: 4, top: 'middle', type: 'scroll' },
       series: [{ type: 'pie', radius: ['38%', '66%'], center: ['36%', '54%'], label: { formatter: '{d}%' }, data }],
     };
@@ -1001,7 +1019,7 @@ const CHARTS = {
     const min = share ? 0 : Math.min(0, ...values);
     const max = share ? 1 : Math.max(1, ...values);
     return {
-      tooltip: { position: 'top', formatter: (p) => `${valueLabel(ydim, ys[p.value[1]])}<br>${valueLabel(xdim, xs[p.value[0]])}：${fmtNumber(m, p.value[2])}` },
+      tooltip: { position: 'top', formatter: (p) => `${esc(valueLabel(ydim, ys[p.value[1]]))}<br>${esc(valueLabel(xdim, xs[p.value[0]]))}：${esc(fmtNumber(m, p.value[2]))}` },
       grid: { left: 12, right: 16, top: 8, bottom: 40, containLabel: true },
       xAxis: { type: 'category', data: xs.map((v) => valueLabel(xdim, v)), splitArea: { show: true } },
       yAxis: { type: 'category', data: orgDim(ydim) ? shorten(ys) : ys.map((v) => valueLabel(ydim, v)), inverse: true, splitArea: { show: true }, axisLabel: { width: 130, overflow: 'truncate' } },
@@ -1257,7 +1275,7 @@ function sqlPage() {
       const res = await api('/api/v1/sql?format=csv', { method: 'POST', body: editor.value, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, raw: true });
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+      const stamp = new Date(serverNow()).toISOString().replace(/[-:]/g, '').slice(0, 15);
       const a = h('a', { href: url, download: `query-${stamp}.csv` });
       document.body.append(a);
       a.click();

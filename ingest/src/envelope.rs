@@ -40,7 +40,7 @@ const ENVELOPE_FIELDS: [&str; 9] = [
 
 /// China Standard Time: the calendar every Party-affairs rule counts in.
 pub fn china_time() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    warehouse::clock::china_time()
 }
 
 /// An event that passed validation, ready to be committed.
@@ -99,6 +99,16 @@ impl ValidEvent {
         };
         event.content_hash = event.fingerprint();
         event
+    }
+
+    /// The same event recorded by `actor` (the server sets who recorded an event from
+    /// the caller's token): the fingerprint follows.
+    pub fn recorded_by(mut self, actor: &str) -> Self {
+        if self.actor_id.as_deref() != Some(actor) {
+            self.actor_id = Some(actor.to_string());
+            self.content_hash = self.fingerprint();
+        }
+        self
     }
 
     fn fingerprint(&self) -> i64 {

@@ -32,6 +32,12 @@ pub enum IngestError {
     #[error("event_id {event_id} (index {index}) is already stored with different content")]
     Conflict { event_id: String, index: usize },
 
+    #[error("event {index} creates org `{org_id}`, which already exists (rename it with org.renamed)")]
+    OrgExists { org_id: String, index: usize },
+
+    #[error("{}", refusal.message)]
+    Refused { refusal: crate::rules::Refusal },
+
     #[error("the request is empty: send at least one event")]
     Empty,
 
@@ -60,6 +66,8 @@ impl IngestError {
             IngestError::Malformed { .. }
             | IngestError::Invalid { .. }
             | IngestError::Conflict { .. }
+            | IngestError::OrgExists { .. }
+            | IngestError::Refused { .. }
             | IngestError::Empty => Fault::Caller,
             IngestError::CommitFailed { .. } | IngestError::ShuttingDown => Fault::External,
             IngestError::WriterThreads { .. } => Fault::Internal,
@@ -72,6 +80,8 @@ impl IngestError {
             IngestError::Malformed { .. } => "malformed_json",
             IngestError::Invalid { .. } => "invalid_events",
             IngestError::Conflict { .. } => "event_id_conflict",
+            IngestError::OrgExists { .. } => "org_exists",
+            IngestError::Refused { refusal } => refusal.key,
             IngestError::Empty => "empty_request",
             IngestError::CommitFailed { .. } => "commit_failed",
             IngestError::ShuttingDown => "shutting_down",

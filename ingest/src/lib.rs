@@ -13,6 +13,9 @@
 //! - [`decode`]: request bodies — one JSON object, a JSON array or NDJSON — to values,
 //!   with the line and column of malformed input.
 //! - [`batch`]: valid events to an Arrow `RecordBatch` of the `events` table.
+//! - [`rules`]: what a caller may write — every event checked by what it acts on (its
+//!   org, the member's current org, the parent of a new org, the retracted event) against
+//!   the caller's scope; the warning lifecycle is the server's alone.
 //! - [`writer`]: [`Ingestor`], the single writer of the `events` table: group commit
 //!   (many requests → one Delta commit), exactly-once by `event_id`, and publication of
 //!   each new version to SQL.
@@ -33,9 +36,11 @@ pub mod catalogue;
 pub mod decode;
 pub mod envelope;
 pub mod error;
+pub mod rules;
 pub mod writer;
 
 pub use catalogue::{EventType, Payload};
 pub use envelope::{ValidEvent, Validator, china_time};
 pub use error::{FieldError, IngestError, Result};
-pub use writer::{Compaction, IngestConfig, Ingestor, Receipt, Vacuum, first_outside_scope};
+pub use rules::{Refusal, RefusalKind, WriteCaller};
+pub use writer::{Compaction, IngestConfig, Ingestor, Receipt, Vacuum};

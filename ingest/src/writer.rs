@@ -42,7 +42,7 @@ use warehouse::deltalake::table::config::TablePropertiesExt;
 use warehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
 use warehouse::deltalake::{DeltaTable, DeltaTableError, DeltaTablePartition, checkpoints};
 use warehouse::orgs::OrgNode;
-use warehouse::{OrgDirectory, Warehouse};
+use warehouse::Warehouse;
 
 use crate::catalogue::{EventType, Payload};
 use crate::decode::{self, Format};
@@ -85,6 +85,19 @@ pub struct IngestConfig {
     /// checkpoint and every active file, so live single-event traffic (one small file per
     /// commit) is compacted, and checkpointed, after fewer commits than files.
     pub compact_after_commits: usize,
+    /// What "now" is: the commit's `recorded_at` and the bound of `occurred_at`.
+    pub clock: warehouse::SharedClock,
+}
+
+impl IngestConfig {
+    /// The defaults on a clock pinned to 2026-11-25 (08:00 China time), the day of the
+    /// test fixtures: tests never depend on the machine's date.
+    pub fn pinned_for_tests() -> Self {
+        Self {
+            clock: warehouse::clock::pinned("2026-11-25").expect("a valid day"),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for IngestConfig {
@@ -95,6 +108,7 @@ impl Default for IngestConfig {
             max_future_skew: TimeDelta::days(1),
             compact_after_files: 100,
             compact_after_commits: 20,
+            clock: Arc::new(warehouse::clock::SystemClock),
         }
     }
 }
@@ -149,6 +163,7 @@ pub struct Ingestor {
     validator: Validator,
     /// Fires when the writer thread has ended.
     stopped: Mutex<Option<oneshot::Receiver<()>>>,
+    clock: warehouse::SharedClock,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -211,11 +226,17 @@ impl Ingestor {
                 max_future_skew: config.max_future_skew,
             },
             stopped: Mutex::new(Some(stopped)),
+            clock: config.clock,
         })
     }
 
     pub fn validator(&self) -> &Validator {
         &self.validator
+    }
+
+    /// The clock the writer stamps `recorded_at` with; callers validate against it.
+    pub fn clock(&self) -> &warehouse::SharedClock {
+        &self.clock
     }
 
     /// Validates raw JSON events; every bad event yields one error.
@@ -266,13 +287,13 @@ impl Ingestor {
 
     /// Validates and stores; the library path used by the demo and importers.
     pub async fn ingest(&self, values: Vec<serde_json::Value>) -> Result<Receipt> {
-        let events = self.validate(values, Utc::now())?;
+        let events = self.validate(values, self.clock.now())?;
         self.submit(events).await
     }
 
     /// Validates and stores a request body (JSON or NDJSON), as the server does.
     pub async fn ingest_body(&self, body: &[u8], format: Format) -> Result<Receipt> {
-        let events = self.validate_body(body, format, Utc::now())?;
+        let events = self.validate_body(body, format, self.clock.now())?;
         self.submit(events).await
     }
 
@@ -311,33 +332,6 @@ impl Ingestor {
         }
         stopped.await.ok();
     }
-}
-
-/// The first event of `events` whose org lies outside `scope`, as (index, org_id).
-/// Orgs created by this same request count as inside when their parent is.
-pub fn first_outside_scope<'a>(
-    events: &'a [ValidEvent],
-    orgs: &OrgDirectory,
-    scope: &str,
-) -> Option<(usize, &'a str)> {
-    let mut created_inside: Vec<&str> = Vec::new();
-    for e in events {
-        if let Payload::OrgCreated(created) = &e.payload {
-            let parent_inside = created.parent_id.as_ref().is_some_and(|p| {
-                orgs.is_within(p.as_str(), scope) || created_inside.contains(&p.as_str())
-            });
-            if parent_inside || orgs.is_within(&e.org_id, scope) {
-                created_inside.push(&e.org_id);
-            }
-        }
-    }
-    events
-        .iter()
-        .enumerate()
-        .find(|(_, e)| {
-            !orgs.is_within(&e.org_id, scope) && !created_inside.contains(&e.org_id.as_str())
-        })
-        .map(|(i, e)| (i, e.org_id.as_str()))
 }
 
 /// The writer's own runtime, on threads of their own: the server's workers run request
@@ -570,6 +564,7 @@ impl Writer {
         let mut pending = IdIndex::default();
         let mut rows: Vec<ValidEvent> = Vec::new();
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
+        let mut group_orgs: Vec<String> = Vec::new();
         for Submission { events, reply, .. } in group {
             let mut fresh = IdIndex::default();
             let mut keep = vec![false; events.len()];
@@ -602,6 +597,32 @@ impl Writer {
                     .ok();
                 continue;
             }
+            // One creation per org id: a new `org.created` for an org the tree (or an
+            // earlier request of this commit) already holds is refused. Decided here,
+            // where a retry of the same event is already known as a duplicate, and
+            // serialised with every other commit.
+            let twice = events.iter().zip(&keep).enumerate().find_map(|(i, (e, kept))| {
+                let creates = *kept && e.event_type == EventType::OrgCreated;
+                (creates
+                    && (self.warehouse.orgs().get(&e.org_id).is_some()
+                        || group_orgs.contains(&e.org_id)
+                        || events[..i].iter().zip(&keep).any(|(earlier, k)| {
+                            *k && earlier.event_type == EventType::OrgCreated
+                                && earlier.org_id == e.org_id
+                        })))
+                .then(|| (e.org_id.clone(), i))
+            });
+            if let Some((org_id, index)) = twice {
+                reply.send(Err(IngestError::OrgExists { org_id, index })).ok();
+                continue;
+            }
+            group_orgs.extend(
+                events
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(e, k)| **k && e.event_type == EventType::OrgCreated)
+                    .map(|(e, _)| e.org_id.clone()),
+            );
             let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
             let accepted = fresh.len();
             pending.extend(fresh);
@@ -754,7 +775,7 @@ impl Writer {
         &self,
         rows: &Arc<Vec<ValidEvent>>,
     ) -> Result<Vec<Action>, DeltaTableError> {
-        let recorded_at = Utc::now();
+        let recorded_at = self.config.clock.now();
         let mut months: BTreeMap<(i32, u32), Vec<usize>> = BTreeMap::new();
         for (i, e) in rows.iter().enumerate() {
             months.entry(e.month_key()).or_default().push(i);
@@ -934,6 +955,11 @@ impl Writer {
                 EventType::OrgRenamed | EventType::EventRetracted
             )
         });
+        // A retraction can take back a creation, a registration or a transfer: the
+        // directories are read again from the views, which leave retracted events out.
+        let retracts = rows
+            .iter()
+            .any(|e| e.event_type == EventType::EventRetracted);
         if changes_names {
             // Forget the reloads that have finished; keep the running ones.
             while self.org_reloads.try_join_next().is_some() {}
@@ -943,13 +969,37 @@ impl Writer {
                     if let Err(e) = warehouse.load_orgs().await {
                         tracing::error!(error = %e, "could not reload the org directory after a rename");
                     }
+                    if retracts {
+                        if let Err(e) = warehouse.load_members().await {
+                            tracing::error!(error = %e, "could not reload the member directory after a retraction");
+                        }
+                    }
                 },
                 &self.callers,
             );
         }
     }
 
+    /// Where the committed events move people (see `warehouse::members`).
+    fn note_members(&self, rows: &[ValidEvent]) {
+        use warehouse::members::HomeChange;
+        for e in rows {
+            let Some(member) = e.member_id.as_deref() else {
+                continue;
+            };
+            let change = match e.event_type {
+                EventType::MemberRegistered => HomeChange::Registered { org_id: &e.org_id },
+                EventType::MemberTransferredIn => HomeChange::TransferredIn { org_id: &e.org_id },
+                EventType::MemberTransferredOut => HomeChange::TransferredOut,
+                EventType::MemberLeft => HomeChange::Left,
+                _ => continue,
+            };
+            self.warehouse.members().apply(member, e.occurred_at, change);
+        }
+    }
+
     fn note_orgs(&self, rows: &[ValidEvent]) {
+        self.note_members(rows);
         for e in rows {
             if let Payload::OrgCreated(created) = &e.payload {
                 self.warehouse.orgs().insert(

@@ -21,8 +21,13 @@
 --   evaluation when they were not rated (probationary members are not), study and
 --   interaction for months before the platform recorded any such activity. Within the
 --   recorded months, no study or no interaction is a real 0, not a missing part.
---   weight_used is Σ weight of the parts that apply. A person has a row for every year
---   from the year they registered to the year they left (or the latest year with data).
+--   weight_used is Σ weight of the parts that apply. Who is scored: Party members
+--   (党员), probationary or full, with a row for every year from the year they became one
+--   (admitted as probationary, or transferred in as a member) to the year they left (or
+--   the latest year with data). Applicants, activists and development targets are not
+--   members yet and are not scored: their development has its own checks (talks,
+--   assessments, training), and a score of their study and interaction alone — the only
+--   parts that would apply — put about a third of the demo's people in the 0–10 band.
 --   The parts follow the rules of the models named above but are computed here from the
 --   views directly, per year at once, rather than by reading those models: planning four
 --   models with their org roll-ups in one query costs more than the whole computation.
@@ -87,8 +92,9 @@ person_years AS (
            CASE WHEN interaction_first_index IS NOT NULL THEN greatest(interaction_first_index, year * 12) END AS interaction_from,
            least(last_index, year * 12 + 11) AS until
     FROM (
-        SELECT *, unnest(generate_series(registered_index / 12, last_index / 12)) AS year
+        SELECT *, unnest(generate_series(dues_first_index / 12, last_index / 12)) AS year
         FROM persons
+        WHERE dues_first_index IS NOT NULL
     )
 ),
 paid AS (

@@ -59,7 +59,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
         std::fs::remove_dir_all(&warehouse_dir)?;
     }
     std::fs::create_dir_all(&args.data_dir)?;
-    let defaults = vec![
+    let mut defaults = vec![
         format!("storage.url={:?}", warehouse_dir.display().to_string()),
         format!("listen={:?}", args.listen),
         format!(
@@ -67,14 +67,18 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
             args.data_dir.join("outbox").display().to_string()
         ),
     ];
+    // A demo of a given day runs on that day: its server's clock (and the config it
+    // writes for `dangjian serve`) starts there, whatever the machine's date.
+    if let Some(today) = args.today {
+        defaults.push(format!("clock.today=\"{today}\""));
+    }
     // Demo defaults first; the user's file, environment and --set still win.
     let mut config = load_config(file, &[defaults, sets.to_vec()].concat(), Vec::new())?;
     init_tracing(&config.log.filter);
-    let today = args.today.unwrap_or_else(|| {
-        chrono::Utc::now()
-            .with_timezone(&ingest::envelope::china_time())
-            .date_naive()
-    });
+    let clock = config.clock()?;
+    let today = args
+        .today
+        .unwrap_or_else(|| warehouse::clock::china_today(clock.now()));
     let spec = DemoSpec {
         seed: args.seed,
         scale: args.scale,
@@ -83,6 +87,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let plan = generate::plan(&spec);
 
     let (warehouse, ingest) = open_for_ingest(&config).await?;
+    let clock = ingest.clock().clone();
     load(&spec, &ingest).await?;
     compact(&ingest).await?;
     if args.load_only {
@@ -90,7 +95,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
         return Ok(());
     }
     let runner = dashboards::ModelRunner::new(warehouse.clone());
-    let failed = crate::commands::refresh_models(&runner, &[]).await?;
+    let failed = crate::commands::refresh_models(&runner, &[], clock.as_ref()).await?;
     if failed > 0 {
         eprintln!("{failed} model(s) failed to refresh; the cockpit shows them as stale");
     }
@@ -144,7 +149,7 @@ async fn run_warnings(app: &App, today: chrono::NaiveDate) {
         let run = app
             .state
             .runner
-            .refresh("warnings_open", &dashboards::SystemClock)
+            .refresh("warnings_open", app.state.clock.as_ref())
             .await;
         if let Some(e) = run.error {
             eprintln!("warnings_open: {e}");

@@ -1,7 +1,7 @@
 //! The `Caller` extractor: every API route takes one, so no route forgets the check.
 
 use axum::Json;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -55,6 +55,16 @@ impl Caller {
     }
 }
 
-pub async fn whoami(caller: Caller) -> Json<Caller> {
-    Json(caller)
+/// The caller, and the server's "now" and "today" (China time): the web pages count
+/// ages and default periods from the server's clock, not the browser's, so a server
+/// pinned to a day (`clock.today`) shows the same pages on any machine.
+pub async fn whoami(State(app): State<AppState>, caller: Caller) -> Json<serde_json::Value> {
+    let now = app.clock.now();
+    Json(serde_json::json!({
+        "name": caller.name,
+        "role": caller.role,
+        "scope": caller.scope,
+        "now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "today": warehouse::clock::china_today(now).to_string(),
+    }))
 }

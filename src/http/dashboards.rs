@@ -49,7 +49,7 @@ pub async fn show(
     let period = Period::parse(
         params.from.as_deref(),
         params.to.as_deref(),
-        Utc::now().with_timezone(&ingest::china_time()).date_naive(),
+        warehouse::clock::china_today(app.clock.now()),
     )?;
     let as_of = params
         .as_of

@@ -101,6 +101,20 @@ impl From<IngestError> for ApiError {
                     .with_field("event_id")
                     .with_index(index)
             }
+            IngestError::OrgExists { index, .. } => {
+                Self::new(StatusCode::CONFLICT, key, e.to_string())
+                    .with_field("org_id")
+                    .with_index(index)
+            }
+            IngestError::Refused { refusal } => {
+                let status = match refusal.kind {
+                    ingest::RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+                    ingest::RefusalKind::Unknown => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Self::new(status, refusal.key, refusal.message)
+                    .with_field(refusal.field)
+                    .with_index(refusal.index)
+            }
             IngestError::Empty => Self::new(StatusCode::BAD_REQUEST, key, e.to_string()),
             IngestError::CommitFailed { .. }
             | IngestError::ShuttingDown

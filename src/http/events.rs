@@ -47,21 +47,39 @@ pub async fn ingest(
     })?;
     let events = app
         .ingest
-        .validate_body(&body, format, chrono::Utc::now())?;
-    if let Some((index, org)) =
-        ingest::first_outside_scope(&events, app.warehouse.orgs(), &caller.scope)
-    {
+        .validate_body(&body, format, app.clock.now())?;
+    // Who recorded the events is the token's person, never the client's word.
+    let actor = caller.actor_id();
+    if let Some((index, sent)) = events.iter().enumerate().find_map(|(i, e)| {
+        e.actor_id
+            .as_deref()
+            .filter(|sent| *sent != actor)
+            .map(|sent| (i, sent))
+    }) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "org_out_of_scope",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "actor_mismatch",
             format!(
-                "event {index} is for org `{org}`, outside the scope `{}` of this token",
-                caller.scope
+                "event {index}: actor_id `{sent}` is not you; the server records who wrote an event from the token (`{actor}`): leave actor_id out"
             ),
         )
-        .with_field("org_id")
+        .with_field("actor_id")
         .with_index(index));
     }
+    let events: Vec<_> = events.into_iter().map(|e| e.recorded_by(&actor)).collect();
+    let pointed = ingest::rules::pointed(&app.warehouse, &events).await?;
+    let writer = ingest::WriteCaller {
+        scope: &caller.scope,
+        admin: caller.role == crate::auth::Role::Admin,
+    };
+    ingest::rules::check(
+        &events,
+        writer,
+        app.warehouse.orgs(),
+        app.warehouse.members(),
+        &pointed,
+    )
+    .map_err(|refusal| ingest::IngestError::Refused { refusal })?;
     Ok(Json(app.ingest.submit(events).await?))
 }
 

@@ -51,6 +51,8 @@ use crate::config::Config;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// What "now" is for every handler (the writer's clock; `clock.today` pins it).
+    pub clock: warehouse::SharedClock,
     pub warehouse: Arc<Warehouse>,
     pub ingest: Arc<Ingestor>,
     pub tokens: Arc<TokenStore>,

@@ -110,19 +110,22 @@ pub async fn acknowledge(
             .with_field("note")
         })?
     };
+    // The role first: a token that may not acknowledge learns nothing about warnings.
+    if !matches!(caller.role, Role::Secretary | Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the secretary of the warning's org or of an org above it, or an admin, may acknowledge warnings",
+        ));
+    }
     // One acknowledgement at a time, so two clicks cannot both pass the check.
     let _one = app.acks.lock().await;
     let warning = find(&app, &id).await?;
     let org = warning["org_id"].as_str().unwrap_or_default().to_string();
-    let in_scope = app.warehouse.orgs().is_within(&org, &caller.scope);
-    if !(in_scope && matches!(caller.role, Role::Secretary | Role::Admin)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "only the secretary of `{org}` or of an org above it, or an admin, may acknowledge this warning"
-            ),
-        ));
+    // A warning outside the caller's scope is answered as if it did not exist: whether
+    // an id exists, and whose it is, is not for them to learn.
+    if !app.warehouse.orgs().is_within(&org, &caller.scope) {
+        return Err(unknown_warning(&id));
     }
     match warning["status"].as_str() {
         Some("acknowledged") => {
@@ -149,17 +152,11 @@ pub async fn acknowledge(
     if let Some(note) = body.note.filter(|n| !n.trim().is_empty()) {
         payload["note"] = json!(note);
     }
-    // The actor is the token's person; a name that is no id (e.g. Chinese) is recorded
-    // by a stable digest of it.
-    let actor = if ingest::catalogue::Id::check(&caller.name).is_ok() {
-        caller.name.clone()
-    } else {
-        format!("user-{}", &crate::auth::hash_token_hex(&caller.name)[..12])
-    };
+    let actor = caller.actor_id();
     app.ingest
         .ingest(vec![json!({
             "event_type": "warning.acknowledged",
-            "occurred_at": chrono::Utc::now().to_rfc3339(),
+            "occurred_at": app.clock.now().to_rfc3339(),
             "org_id": org,
             "actor_id": actor,
             "payload": payload,
@@ -172,15 +169,17 @@ pub async fn acknowledge(
     Ok(Json(after))
 }
 
+fn unknown_warning(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_warning",
+        format!("there is no warning `{id}` in your scope"),
+    )
+    .with_field("id")
+}
+
 async fn find(app: &AppState, id: &str) -> Result<Value, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_warning",
-            format!("there is no warning `{id}`"),
-        )
-        .with_field("id")
-    };
+    let not_found = || unknown_warning(id);
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(not_found());
     }

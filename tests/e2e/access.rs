@@ -96,9 +96,13 @@ async fn tokens_roles_and_scopes() {
         .await
         .unwrap();
     assert_eq!(
-        me,
-        json!({"name": "t-leader-c1", "role": "leader", "scope": "C1"})
+        (&me["name"], &me["role"], &me["scope"]),
+        (&json!("t-leader-c1"), &json!("leader"), &json!("C1"))
     );
+    // … and the server's clock, which the web pages count from (the test config pins
+    // the day: `clock.today`).
+    assert_eq!(me["today"], crate::support::TODAY, "{me}");
+    assert!(me["now"].as_str().unwrap().starts_with("2026-11-2"), "{me}");
 
     // Health needs no token.
     let health = server

@@ -91,7 +91,7 @@ pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
     let catalog = QueryCatalog::from_dir(&queries_dir()).unwrap();
     let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
     let warehouse = Arc::new(warehouse);
-    let ingest = Ingestor::start(warehouse.clone(), table, IngestConfig::default())
+    let ingest = Ingestor::start(warehouse.clone(), table, IngestConfig::pinned_for_tests())
         .await
         .unwrap();
     let values: Vec<serde_json::Value> = std::fs::read_to_string(fixture)

@@ -9,6 +9,10 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_dangjian");
 
+/// The day every test server runs on (`clock.today`), the day of the fixtures: no
+/// test depends on the machine's date.
+pub const TODAY: &str = "2026-11-25";
+
 /// Tokens of the test config: (token, role, scope).
 pub const TOKENS: &[(&str, &str, &str)] = &[
     ("t-admin", "admin", "U"),
@@ -19,6 +23,20 @@ pub const TOKENS: &[(&str, &str, &str)] = &[
     ("t-producer", "producer", "U"),
     ("t-producer-c2", "producer", "C2"),
 ];
+
+/// The Python of the tests' helpers (the aiosmtpd SMTP sink): the virtual environment
+/// that `./scripts/test` makes under the target directory, else `python3` on the PATH.
+pub fn python() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let venv = target.join("py").join("bin").join("python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
 
 /// A scratch directory removed on drop.
 pub struct Scratch(pub PathBuf);
@@ -58,8 +76,13 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     } else {
         "[scheduler]\nenabled = false\n"
     };
+    let clock = if extra.contains("[clock]") {
+        String::new()
+    } else {
+        format!("[clock]\ntoday = \"{TODAY}\"\n")
+    };
     let path = dir.join("dangjian.toml");
-    std::fs::write(&path, format!("{extra}\n{scheduler}\n{text}")).unwrap();
+    std::fs::write(&path, format!("{extra}\n{scheduler}\n{clock}\n{text}")).unwrap();
     path
 }
 

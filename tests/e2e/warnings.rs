@@ -50,7 +50,8 @@ struct Smtp {
 
 impl Smtp {
     fn start(port: u16, dir: &Path) -> Smtp {
-        let mut child = Command::new("python3")
+        let python = crate::support::python();
+        let mut child = Command::new(&python)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/support/smtp_sink.py"
@@ -59,7 +60,7 @@ impl Smtp {
             .arg(dir)
             .stdout(Stdio::piped())
             .spawn()
-            .expect("python3 runs");
+            .unwrap_or_else(|e| panic!("{} does not run: {e}", python.display()));
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -67,7 +68,8 @@ impl Smtp {
         assert_eq!(
             line.trim(),
             "ready",
-            "aiosmtpd did not start (pip install aiosmtpd)"
+            "aiosmtpd did not start under {} (./scripts/test installs it into target/py)",
+            python.display()
         );
         Smtp { child }
     }

@@ -82,6 +82,17 @@ fn builder(url: &url::Url) -> deltalake::DeltaResult<DeltaTableBuilder> {
     })
 }
 
+/// Whether a Delta log exists at the table's location. Asked before loading: the
+/// kernel logs an ERROR ("No files in log segment") for every load of a table that is
+/// not there yet, which would bury real errors under one per new table.
+pub(crate) async fn is_table(table: &DeltaTable, name: &str) -> Result<bool> {
+    table
+        .log_store()
+        .is_delta_table_location()
+        .await
+        .map_err(|e| Error::delta(name, e))
+}
+
 pub async fn open_or_create(root: &StorageRoot) -> Result<DeltaTable> {
     let url = root.events_table();
     if let Ok(path) = url.to_file_path() {
@@ -94,10 +105,12 @@ pub async fn open_or_create(root: &StorageRoot) -> Result<DeltaTable> {
     let mut table = builder(&url)
         .and_then(|builder| builder.build())
         .map_err(|e| Error::delta(TABLE, e))?;
-    match table.load().await {
-        Ok(()) => return Ok(table),
-        Err(deltalake::DeltaTableError::NotATable(_)) => {}
-        Err(e) => return Err(Error::delta(TABLE, e)),
+    if is_table(&table, TABLE).await? {
+        match table.load().await {
+            Ok(()) => return Ok(table),
+            Err(deltalake::DeltaTableError::NotATable(_)) => {}
+            Err(e) => return Err(Error::delta(TABLE, e)),
+        }
     }
     let mut create = table
         .create()

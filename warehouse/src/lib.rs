@@ -7,10 +7,14 @@
 //!
 //! ## Layout
 //!
+//! - [`clock`]: the injected clock (wall, shifted to a configured day, or manual) and
+//!   China Standard Time, the calendar of every rule.
 //! - [`paths`]: the one module that knows storage locations (table URLs under the root).
 //! - [`events`]: the schema of the `events` table and opening / creating it.
 //! - [`local`]: the local-directory object store, whose log listings cost what they
 //!   return (so a commit does not get slower as the Delta log grows).
+//! - [`members`]: where each registered person belongs now (home org, transferred out,
+//!   left), for the write rules.
 //! - [`maintenance`]: vacuum, deleting the files compactions and model refreshes replaced.
 //! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
@@ -33,12 +37,14 @@
 //! This crate knows nothing of HTTP; the `dangjian` binary maps [`Error`] to status codes
 //! through [`Error::fault`].
 
+pub mod clock;
 pub mod error;
 pub mod events;
 pub mod json;
 pub mod live;
 pub mod local;
 pub mod maintenance;
+pub mod members;
 pub mod orgs;
 pub mod paths;
 pub mod queries;
@@ -46,6 +52,7 @@ pub mod sandbox;
 pub mod session;
 pub mod stats;
 
+pub use clock::{Clock, SharedClock};
 pub use datafusion;
 pub use deltalake;
 pub use deltalake::arrow;

@@ -31,6 +31,21 @@ impl OrgDirectory {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// Replaces the whole tree (a reload from the `orgs` view).
+    pub fn replace_all(&self, tree: HashMap<String, OrgNode>) {
+        let mut nodes = self.nodes.write().expect("org directory lock poisoned");
+        *nodes = tree;
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Every org of the tree, by id (for tests comparing it with the `orgs` view).
+    pub fn snapshot(&self) -> HashMap<String, OrgNode> {
+        self.nodes
+            .read()
+            .expect("org directory lock poisoned")
+            .clone()
+    }
+
     /// How many times the tree has changed; equal numbers mean the same tree.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

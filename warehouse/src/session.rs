@@ -20,6 +20,7 @@ use deltalake::DeltaTable;
 
 use crate::events;
 use crate::live::LiveTable;
+use crate::members::{MemberDirectory, MemberHome};
 use crate::orgs::{OrgDirectory, OrgNode};
 use crate::queries::{QueryCatalog, QueryKind};
 use crate::{Error, Result, StorageRoot};
@@ -32,6 +33,7 @@ pub struct Warehouse {
     events: Arc<LiveTable>,
     base: SessionState,
     orgs: Arc<OrgDirectory>,
+    members: Arc<MemberDirectory>,
     catalog: Arc<QueryCatalog>,
 }
 
@@ -75,9 +77,11 @@ impl Warehouse {
             events: live,
             base: ctx.state(),
             orgs: Arc::new(OrgDirectory::default()),
+            members: Arc::new(MemberDirectory::default()),
             catalog: Arc::new(catalog),
         };
         warehouse.load_orgs().await?;
+        warehouse.load_members().await?;
         Ok((warehouse, table))
     }
 
@@ -99,6 +103,9 @@ impl Warehouse {
             .map(|b| b.with_storage_backend(self.store.clone(), url.clone()))
             .and_then(|b| b.build())
             .map_err(|e| Error::delta(&name, e))?;
+        if !crate::events::is_table(&table, &name).await? {
+            return Ok(table);
+        }
         match table.load().await {
             Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(table),
             Err(e) => Err(Error::delta(&name, e)),
@@ -107,6 +114,11 @@ impl Warehouse {
 
     pub fn orgs(&self) -> &Arc<OrgDirectory> {
         &self.orgs
+    }
+
+    /// Where each registered person belongs now (for the write rules).
+    pub fn members(&self) -> &Arc<MemberDirectory> {
+        &self.members
     }
 
     pub fn catalog(&self) -> &Arc<QueryCatalog> {
@@ -235,6 +247,7 @@ impl Warehouse {
             .collect()
             .await
             .map_err(|e| Error::Execution { source: e })?;
+        let mut nodes = std::collections::HashMap::new();
         for batch in batches {
             let cols: Vec<_> = (0..4)
                 .map(|i| {
@@ -252,8 +265,8 @@ impl Warehouse {
                 cols[3].as_string::<i32>(),
             );
             for row in 0..batch.num_rows() {
-                self.orgs.insert(
-                    id.value(row),
+                nodes.insert(
+                    id.value(row).to_string(),
                     OrgNode {
                         parent: (!parent.is_null(row)).then(|| parent.value(row).to_string()),
                         name: name.value(row).to_string(),
@@ -262,6 +275,55 @@ impl Warehouse {
                 );
             }
         }
+        // The whole tree at once: an org whose creation was retracted is gone from it,
+        // as from the view.
+        self.orgs.replace_all(nodes);
+        Ok(())
+    }
+
+    /// Reads where each person belongs from the `people` view: at start-up, and again
+    /// after a retraction (a catalogue without that view leaves the directory empty,
+    /// and the member write rules with it).
+    pub async fn load_members(&self) -> Result<()> {
+        if !self.catalog.of_kind(QueryKind::View).any(|v| v.name == "people") {
+            tracing::warn!("no `people` view: writes are checked by their org only");
+            return Ok(());
+        }
+        let rows = self
+            .rows(
+                "SELECT member_id, org_id, registered_at, transferred_in_at, transferred_out_at, \
+                 left_at FROM people WHERE member_id IS NOT NULL AND org_id IS NOT NULL",
+            )
+            .await?;
+        let time = |row: &serde_json::Value, key: &str| {
+            row[key]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let mut homes = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let (Some(member), Some(org)) = (row["member_id"].as_str(), row["org_id"].as_str())
+            else {
+                continue;
+            };
+            let transferred_in_at = time(row, "transferred_in_at");
+            let since = match (time(row, "registered_at"), transferred_in_at) {
+                (Some(r), Some(t)) => r.max(t),
+                (r, t) => r.or(t).unwrap_or_default(),
+            };
+            homes.insert(
+                member.to_string(),
+                MemberHome {
+                    org_id: org.to_string(),
+                    since,
+                    transferred_in_at,
+                    transferred_out_at: time(row, "transferred_out_at"),
+                    left_at: time(row, "left_at"),
+                },
+            );
+        }
+        self.members.replace_all(homes);
         Ok(())
     }
 }

@@ -1,0 +1,300 @@
+//! What a caller may write: the write rules, by what an event means, not by its
+//! envelope alone.
+//!
+//! A token's scope is an org subtree. An event is in scope when everything it acts on
+//! is: its own org, and what it points to —
+//!
+//! | event | must be in the caller's scope |
+//! |---|---|
+//! | every event | its `org_id` (or an org created earlier in the same request) |
+//! | `org.created` | the new org's `parent_id`; an org without a parent (the university) only as the first org, by a token scoped to it. A second creation of an existing org id is refused by the writer (409 `org_exists`), where duplicates of the same event are told apart |
+//! | an event about a member | the org the member belongs to now (`people`: the latest registration or transfer in) |
+//! | `member.transferred_in` | as above, unless the sending side recorded `member.transferred_out` (or the member left): the 组织关系转接 pair. An admin may move a member directly |
+//! | `event.retracted` | the retracted event's org; a server-owned event cannot be retracted, and the event must exist |
+//! | `warning.*` | never: written only by the server (its warning engine and the acknowledge endpoint) |
+//!
+//! The checks read the org and member directories of the warehouse, which the writer
+//! keeps up to date after every commit, and the stored events that retractions name
+//! ([`Pointed`], looked up by the caller before the check).
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+use warehouse::OrgDirectory;
+use warehouse::members::{MemberDirectory, MemberStatus};
+
+use crate::{EventType, Payload, ValidEvent};
+
+/// Who is writing: their scope, and whether they are an admin (who may move a member
+/// between scopes without the transfer pair).
+#[derive(Debug, Clone, Copy)]
+pub struct WriteCaller<'a> {
+    pub scope: &'a str,
+    pub admin: bool,
+}
+
+/// A stored event that an event of the request points to: its org and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub org_id: String,
+    pub event_type: EventType,
+}
+
+/// The stored events that the request's retractions name, by id (an id not stored
+/// is absent).
+pub type Pointed = HashMap<Uuid, StoredEvent>;
+
+/// Why a request may not be written, naming the event and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    /// A stable snake_case key for the answer's `error`.
+    pub key: &'static str,
+    pub index: usize,
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Outside the caller's scope, or not the caller's to write (403).
+    Forbidden,
+    /// Points to something that does not exist (422).
+    Unknown,
+}
+
+impl EventType {
+    /// Events only the server writes: the warning lifecycle (raised by the warning
+    /// engine, acknowledged through `POST /api/v1/warnings/{id}/ack`).
+    pub fn is_server_owned(self) -> bool {
+        matches!(
+            self,
+            EventType::WarningRaised
+                | EventType::WarningNotified
+                | EventType::WarningAcknowledged
+                | EventType::WarningEscalated
+                | EventType::WarningResolved
+        )
+    }
+}
+
+/// The ids of the stored events that the request's retractions name (to look up
+/// before [`check`]); ids of events of the same request are left out.
+pub fn retracted_ids(events: &[ValidEvent]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::EventRetracted(r) => Some(r.event_id),
+            _ => None,
+        })
+        .filter(|id| !events.iter().any(|e| e.event_id == *id))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Looks up the stored events that the request's retractions name.
+pub async fn pointed(warehouse: &warehouse::Warehouse, events: &[ValidEvent]) -> crate::Result<Pointed> {
+    let ids = retracted_ids(events);
+    if ids.is_empty() {
+        return Ok(Pointed::new());
+    }
+    let list: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let rows = warehouse
+        .rows(&format!(
+            "SELECT event_id, org_id, event_type FROM events WHERE event_id IN ({})",
+            warehouse::queries::sql_string_list(&list)
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let id = Uuid::parse_str(row["event_id"].as_str()?).ok()?;
+            let event_type = EventType::parse(row["event_type"].as_str()?)?;
+            let org_id = row["org_id"].as_str()?.to_string();
+            Some((id, StoredEvent { org_id, event_type }))
+        })
+        .collect())
+}
+
+/// Checks every event of a request against the write rules; the first refusal names
+/// its event and field. Nothing is written when any event is refused.
+pub fn check(
+    events: &[ValidEvent],
+    caller: WriteCaller<'_>,
+    orgs: &OrgDirectory,
+    members: &MemberDirectory,
+    pointed: &Pointed,
+) -> Result<(), Refusal> {
+    let scope = caller.scope;
+    let forbidden = |index: usize, key: &'static str, field: &'static str, message: String| Refusal {
+        kind: RefusalKind::Forbidden,
+        key,
+        index,
+        field,
+        message,
+    };
+    // Orgs created earlier in this request under the scope, and members registered in it.
+    let mut created: Vec<&str> = Vec::new();
+    let mut registered: HashMap<&str, &str> = HashMap::new();
+    let in_scope = |org: &str, created: &[&str]| orgs.is_within(org, scope) || created.contains(&org);
+    for (index, e) in events.iter().enumerate() {
+        if e.event_type.is_server_owned() {
+            return Err(forbidden(
+                index,
+                "server_owned_event",
+                "event_type",
+                format!(
+                    "`{}` events are written only by the server (the warning engine, and POST /api/v1/warnings/{{id}}/ack)",
+                    e.event_type
+                ),
+            ));
+        }
+        if let Payload::OrgCreated(new) = &e.payload {
+            match &new.parent_id {
+                Some(parent) if in_scope(&parent.0, &created) => {}
+                Some(parent) => {
+                    return Err(forbidden(
+                        index,
+                        "org_out_of_scope",
+                        "payload.parent_id",
+                        format!(
+                            "event {index} creates `{}` under `{}`, outside the scope `{scope}` of this token",
+                            e.org_id, parent.0
+                        ),
+                    ));
+                }
+                None if orgs.is_empty() && e.org_id == scope => {}
+                None => {
+                    return Err(forbidden(
+                        index,
+                        "org_out_of_scope",
+                        "payload.parent_id",
+                        format!(
+                            "event {index} creates `{}` without a parent: only the first org of the tree (the university) has none, created by a token scoped to it",
+                            e.org_id
+                        ),
+                    ));
+                }
+            }
+            created.push(&e.org_id);
+            continue;
+        }
+        if !in_scope(&e.org_id, &created) {
+            return Err(forbidden(
+                index,
+                "org_out_of_scope",
+                "org_id",
+                format!(
+                    "event {index} is for org `{}`, outside the scope `{scope}` of this token",
+                    e.org_id
+                ),
+            ));
+        }
+        if let Some(member) = e.member_id.as_deref() {
+            check_member(index, e, member, caller, orgs, members, &registered, &created)?;
+            if e.event_type == EventType::MemberRegistered
+                || e.event_type == EventType::MemberTransferredIn
+            {
+                registered.insert(member, &e.org_id);
+            }
+        }
+        if let Payload::EventRetracted(r) = &e.payload {
+            let target = events[..index]
+                .iter()
+                .find(|earlier| earlier.event_id == r.event_id)
+                .map(|earlier| StoredEvent {
+                    org_id: earlier.org_id.clone(),
+                    event_type: earlier.event_type,
+                })
+                .or_else(|| pointed.get(&r.event_id).cloned());
+            let Some(target) = target else {
+                return Err(Refusal {
+                    kind: RefusalKind::Unknown,
+                    key: "unknown_event",
+                    index,
+                    field: "payload.event_id",
+                    message: format!(
+                        "event {index} retracts `{}`, which is not a stored event",
+                        r.event_id
+                    ),
+                });
+            };
+            if target.event_type.is_server_owned() {
+                return Err(forbidden(
+                    index,
+                    "server_owned_event",
+                    "payload.event_id",
+                    format!(
+                        "event {index} retracts a `{}` event: the warning lifecycle is the server's",
+                        target.event_type
+                    ),
+                ));
+            }
+            if !in_scope(&target.org_id, &created) {
+                return Err(forbidden(
+                    index,
+                    "org_out_of_scope",
+                    "payload.event_id",
+                    format!(
+                        "event {index} retracts an event of org `{}`, outside the scope `{scope}` of this token",
+                        target.org_id
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An event about `member`: the member's current org must be in scope, except for the
+/// receiving side of a transfer whose sending side let them go.
+#[allow(clippy::too_many_arguments)]
+fn check_member(
+    index: usize,
+    e: &ValidEvent,
+    member: &str,
+    caller: WriteCaller<'_>,
+    orgs: &OrgDirectory,
+    members: &MemberDirectory,
+    registered: &HashMap<&str, &str>,
+    created: &[&str],
+) -> Result<(), Refusal> {
+    let scope = caller.scope;
+    let (home, status) = match registered.get(member) {
+        Some(org) => (org.to_string(), MemberStatus::Active),
+        None => match members.get(member) {
+            Some(home) => {
+                let status = home.status();
+                (home.org_id, status)
+            }
+            // Not known here yet: a new registration (or a transfer in from outside).
+            None => return Ok(()),
+        },
+    };
+    if orgs.is_within(&home, scope) || created.contains(&home.as_str()) {
+        return Ok(());
+    }
+    if e.event_type == EventType::MemberTransferredIn
+        && (status != MemberStatus::Active || caller.admin)
+    {
+        return Ok(());
+    }
+    let message = if e.event_type == EventType::MemberTransferredIn {
+        format!(
+            "event {index}: member `{member}` belongs to `{home}`, outside the scope `{scope}` of this token; the sending side records member.transferred_out first"
+        )
+    } else {
+        format!(
+            "event {index}: member `{member}` belongs to `{home}`, outside the scope `{scope}` of this token"
+        )
+    };
+    Err(Refusal {
+        kind: RefusalKind::Forbidden,
+        key: "member_out_of_scope",
+        index,
+        field: "member_id",
+        message,
+    })
+}

@@ -1,0 +1,172 @@
+//! Where each registered person belongs now, kept in memory for the write rules: an
+//! event about a member must come from a scope that holds the member (their branch or
+//! above), and a member moves to another scope only by the 组织关系转接 pair — the
+//! sending side's `member.transferred_out`, then the receiving side's
+//! `member.transferred_in` — or by an admin.
+//!
+//! It follows the `people` view's rules (home = the org of the latest registration or
+//! transfer in; status from the latest transfer out against the latest transfer in, and
+//! any `member.left`): loaded from the view at start-up, extended by the ingest writer
+//! after each commit from the committed events (latest-wins and min/max, so the order of
+//! commits does not matter), and read again from the view after a retraction.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use chrono::{DateTime, Utc};
+
+/// Where a person belongs and whether they are still here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberHome {
+    /// The org of the latest registration or transfer in.
+    pub org_id: String,
+    /// When that event occurred (a later one moves the home).
+    pub since: DateTime<Utc>,
+    pub transferred_in_at: Option<DateTime<Utc>>,
+    pub transferred_out_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+/// `active`, `transferred_out` or `left`, as the `people` view says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Active,
+    TransferredOut,
+    Left,
+}
+
+impl MemberHome {
+    pub fn status(&self) -> MemberStatus {
+        if self.left_at.is_some() {
+            return MemberStatus::Left;
+        }
+        match (self.transferred_out_at, self.transferred_in_at) {
+            (Some(_), None) => MemberStatus::TransferredOut,
+            (Some(out), Some(back)) if out > back => MemberStatus::TransferredOut,
+            _ => MemberStatus::Active,
+        }
+    }
+}
+
+/// A change to a person's home, from one committed event.
+#[derive(Debug, Clone, Copy)]
+pub enum HomeChange<'a> {
+    Registered { org_id: &'a str },
+    TransferredIn { org_id: &'a str },
+    TransferredOut,
+    Left,
+}
+
+#[derive(Debug, Default)]
+pub struct MemberDirectory {
+    homes: RwLock<HashMap<String, MemberHome>>,
+}
+
+impl MemberDirectory {
+    pub fn get(&self, member_id: &str) -> Option<MemberHome> {
+        self.homes
+            .read()
+            .expect("member directory lock poisoned")
+            .get(member_id)
+            .cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.homes
+            .read()
+            .expect("member directory lock poisoned")
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Applies one committed event.
+    pub fn apply(&self, member_id: &str, at: DateTime<Utc>, change: HomeChange<'_>) {
+        let mut homes = self.homes.write().expect("member directory lock poisoned");
+        let moved = |home: &mut MemberHome, org_id: &str| {
+            if at >= home.since {
+                home.org_id = org_id.to_string();
+                home.since = at;
+            }
+        };
+        match change {
+            HomeChange::Registered { org_id } => match homes.get_mut(member_id) {
+                Some(home) => moved(home, org_id),
+                None => {
+                    homes.insert(
+                        member_id.to_string(),
+                        MemberHome {
+                            org_id: org_id.to_string(),
+                            since: at,
+                            transferred_in_at: None,
+                            transferred_out_at: None,
+                            left_at: None,
+                        },
+                    );
+                }
+            },
+            // The view knows only registered people; a transfer in of someone never
+            // registered here names the org until their registration arrives.
+            HomeChange::TransferredIn { org_id } => {
+                let home = homes
+                    .entry(member_id.to_string())
+                    .or_insert_with(|| MemberHome {
+                        org_id: org_id.to_string(),
+                        since: at,
+                        transferred_in_at: None,
+                        transferred_out_at: None,
+                        left_at: None,
+                    });
+                moved(home, org_id);
+                home.transferred_in_at = Some(home.transferred_in_at.map_or(at, |t| t.max(at)));
+            }
+            HomeChange::TransferredOut => {
+                if let Some(home) = homes.get_mut(member_id) {
+                    home.transferred_out_at =
+                        Some(home.transferred_out_at.map_or(at, |t| t.max(at)));
+                }
+            }
+            HomeChange::Left => {
+                if let Some(home) = homes.get_mut(member_id) {
+                    home.left_at = Some(home.left_at.map_or(at, |t| t.min(at)));
+                }
+            }
+        }
+    }
+
+    /// Replaces every entry (a reload from the `people` view).
+    pub fn replace_all(&self, homes: HashMap<String, MemberHome>) {
+        *self.homes.write().expect("member directory lock poisoned") = homes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-01-{day:02}T00:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_transfer_moves_the_home_and_its_status() {
+        let dir = MemberDirectory::default();
+        dir.apply("M1", at(1), HomeChange::Registered { org_id: "B1" });
+        assert_eq!(dir.get("M1").unwrap().status(), MemberStatus::Active);
+        dir.apply("M1", at(5), HomeChange::TransferredOut);
+        let home = dir.get("M1").unwrap();
+        assert_eq!((home.org_id.as_str(), home.status()), ("B1", MemberStatus::TransferredOut));
+        dir.apply("M1", at(9), HomeChange::TransferredIn { org_id: "B7" });
+        let home = dir.get("M1").unwrap();
+        assert_eq!((home.org_id.as_str(), home.status()), ("B7", MemberStatus::Active));
+        // A late registration (occurred before the transfer in) does not move them back.
+        dir.apply("M1", at(2), HomeChange::Registered { org_id: "B1" });
+        assert_eq!(dir.get("M1").unwrap().org_id, "B7");
+        dir.apply("M1", at(20), HomeChange::Left);
+        assert_eq!(dir.get("M1").unwrap().status(), MemberStatus::Left);
+    }
+}
