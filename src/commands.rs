@@ -47,12 +47,10 @@ pub async fn sql_command(file: Option<&Path>, sets: &[String], args: SqlArgs) ->
             );
         }
         SqlOutput::Csv => {
-            let mut writer = warehouse::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(std::io::stdout());
-            for batch in &result.batches {
-                writer.write(batch)?;
-            }
+            let mut out = Vec::new();
+            warehouse::csv::write_csv(&result.schema, &result.batches, &mut out)?;
+            use std::io::Write;
+            std::io::stdout().write_all(&out)?;
         }
         SqlOutput::Json => {
             println!(
@@ -165,9 +163,7 @@ pub async fn refresh_models(
     let mut failed = 0;
     for model in &models {
         bar.set_message(model.clone());
-        let run = runner
-            .refresh_in(&ctx, model, clock)
-            .await;
+        let run = runner.refresh_in(&ctx, model, clock).await;
         let ms = (run.finished - run.started).num_milliseconds();
         match &run.error {
             None => bar.println(format!("  ✓ {model}: {} rows in {ms} ms", run.rows)),

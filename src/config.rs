@@ -86,9 +86,20 @@ pub struct IngestSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SqlSettings {
+    /// Rows returned at most (`truncated: true` beyond).
     pub row_limit: usize,
+    /// Bytes of result returned at most (Arrow memory; `truncated: true` beyond).
+    pub max_result_bytes: usize,
+    /// A query is cancelled after this (also a live `as_of` dashboard).
     pub timeout_secs: u64,
+    /// Memory pool of one query (and of one live `as_of` dashboard).
     pub memory_limit_bytes: usize,
+    /// Memory that all bounded queries may hold together.
+    pub total_memory_bytes: usize,
+    /// Bounded queries (SQL, live dashboards) running at once; more wait in line.
+    pub max_concurrent: usize,
+    /// How long a query waits for a place before the answer is 503 with Retry-After.
+    pub queue_timeout_ms: u64,
 }
 
 /// Where the warning digests go: an SMTP server, or (no host) `.eml` files in `outbox`.
@@ -161,12 +172,16 @@ pub struct DashboardSettings {
     /// Materialised dashboard answers kept in memory (dashboard × org × period, reused
     /// until a model they read is refreshed); 0 renders every request.
     pub cache_entries: usize,
+    /// A live (`as_of`) dashboard is cancelled after this; it also waits for a place
+    /// among the bounded queries (`sql.max_concurrent`) and has `sql.memory_limit_bytes`.
+    pub live_timeout_secs: u64,
 }
 
 impl Default for DashboardSettings {
     fn default() -> Self {
         Self {
             cache_entries: dashboards::render::DEFAULT_CACHE_ENTRIES,
+            live_timeout_secs: dashboards::render::DEFAULT_LIVE_TIMEOUT.as_secs(),
         }
     }
 }
@@ -247,8 +262,12 @@ impl Default for SqlSettings {
     fn default() -> Self {
         Self {
             row_limit: 10_000,
+            max_result_bytes: 64 << 20,
             timeout_secs: 30,
             memory_limit_bytes: 1 << 30,
+            total_memory_bytes: 4 << 30,
+            max_concurrent: 4,
+            queue_timeout_ms: 5_000,
         }
     }
 }
@@ -351,8 +370,19 @@ impl Config {
     pub fn sql_limits(&self) -> warehouse::QueryLimits {
         warehouse::QueryLimits {
             row_limit: self.sql.row_limit,
+            result_bytes: self.sql.max_result_bytes,
             timeout: Duration::from_secs(self.sql.timeout_secs),
             memory_limit: self.sql.memory_limit_bytes,
+        }
+    }
+
+    /// The bounds of all bounded work (SQL, live dashboards) of the process.
+    pub fn query_bounds(&self) -> warehouse::QueryBounds {
+        warehouse::QueryBounds {
+            limits: self.sql_limits(),
+            max_concurrent: self.sql.max_concurrent,
+            queue_wait: Duration::from_millis(self.sql.queue_timeout_ms),
+            total_memory: self.sql.total_memory_bytes,
         }
     }
 
@@ -544,7 +574,10 @@ mod tests {
         assert_eq!(today.to_string(), "2027-01-01");
         let wrong = Config::load(None, vec![], &["clock.today=tomorrow".into()]).unwrap();
         let err = wrong.clock().unwrap_err().to_string();
-        assert!(err.contains("clock.today") && err.contains("tomorrow"), "{err}");
+        assert!(
+            err.contains("clock.today") && err.contains("tomorrow"),
+            "{err}"
+        );
     }
 
     #[test]

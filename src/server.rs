@@ -90,7 +90,8 @@ pub async fn open_warehouse(
         QueryCatalog::from_dir(Path::new(&config.queries.dir))?
     }
     .with_params(config.queries.param_text());
-    Ok(Warehouse::open(root, catalog).await?)
+    let (warehouse, table) = Warehouse::open(root, catalog).await?;
+    Ok((warehouse.with_bounds(config.query_bounds()), table))
 }
 
 /// Opens the warehouse and starts its ingest writer: what every command that writes
@@ -135,6 +136,9 @@ impl App {
         let cockpit = Arc::new(
             dashboards::Cockpit::new(specs, runner.clone())
                 .with_clock(clock.clone())
+                .with_live_timeout(std::time::Duration::from_secs(
+                    config.dashboards.live_timeout_secs,
+                ))
                 .with_cache_entries(config.dashboards.cache_entries),
         );
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
@@ -210,12 +214,12 @@ impl App {
                 state.runner.clone(),
                 state.clock.clone(),
             )?);
-            let rules = state.warnings.clone().run_scheduled(
-                state.clock.clone(),
-                async move {
+            let rules = state
+                .warnings
+                .clone()
+                .run_scheduled(state.clock.clone(), async move {
                     scheduler_stopped.await.ok();
-                },
-            );
+                });
             Some(tokio::spawn(async move {
                 // The models and the rules stop together.
                 let (stop_models, models_stopped) = tokio::sync::oneshot::channel::<()>();

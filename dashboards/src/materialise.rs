@@ -502,10 +502,13 @@ mod tests {
             .await
             .unwrap();
         let warehouse = Arc::new(warehouse);
-        let ingest =
-            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::pinned_for_tests())
-                .await
-                .unwrap();
+        let ingest = ingest::Ingestor::start(
+            warehouse.clone(),
+            table,
+            ingest::IngestConfig::pinned_for_tests(),
+        )
+        .await
+        .unwrap();
         let fixture = include_str!("../../tests/data/models_fixture.ndjson");
         let events: Vec<serde_json::Value> = fixture
             .lines()

@@ -22,8 +22,8 @@ use warehouse::datafusion::prelude::SessionContext;
 use warehouse::json::rows_json;
 use warehouse::live::LiveTable;
 
-use crate::clock::SharedClock;
 use crate::cache::{CacheKey, Encoded, Inputs, ResponseCache};
+use crate::clock::SharedClock;
 use crate::materialise::{ModelRunner, ModelTable};
 use crate::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
 use crate::{Error, Result};
@@ -34,6 +34,10 @@ const PANEL_ROW_CAP: usize = 5_000;
 /// Materialised answers kept by default: 4 dashboards × ~100 orgs × a few periods in
 /// use, at ~10–60 KiB each — tens of MiB at most.
 pub const DEFAULT_CACHE_ENTRIES: usize = 1_024;
+
+/// How long a live (`as_of`) answer may take by default: it computes every panel's model
+/// over the events, which takes seconds in a release build and far longer in a debug one.
+pub const DEFAULT_LIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// An inclusive range of calendar months, `YYYY-MM` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,8 @@ pub struct Cockpit {
     cache: ResponseCache,
     /// "Now" of a live answer's freshness.
     clock: SharedClock,
+    /// How long a live (`as_of`) answer may take.
+    live_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Cockpit {
@@ -126,7 +132,14 @@ impl Cockpit {
             registered: Mutex::default(),
             cache: ResponseCache::new(DEFAULT_CACHE_ENTRIES),
             clock: Arc::new(crate::SystemClock),
+            live_timeout: DEFAULT_LIVE_TIMEOUT,
         }
+    }
+
+    /// How long a live (`as_of`) answer may take before it is cancelled.
+    pub fn with_live_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.live_timeout = limit;
+        self
     }
 
     /// The process's clock (the server passes the ingest writer's).
@@ -240,9 +253,29 @@ impl Cockpit {
         Some(Inputs { orgs, models })
     }
 
+    /// [`Self::compute`], bounded when it is live (`as_of`): a place among the bounded
+    /// queries of the process (or 503 busy), its memory pool, and the SQL time limit.
+    async fn render_spec(
+        &self,
+        spec: &DashboardSpec,
+        org: &str,
+        period: Period,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<(Value, Option<Inputs>)> {
+        if as_of.is_none() {
+            return self.compute(spec, org, period, None).await;
+        }
+        let warehouse = self.runner.warehouse();
+        let _place = warehouse.admit().await?;
+        let limit = self.live_timeout;
+        tokio::time::timeout(limit, self.compute(spec, org, period, as_of))
+            .await
+            .map_err(|_| Error::Warehouse(warehouse::Error::Timeout { limit }))?
+    }
+
     /// The dashboard's JSON, and — when every panel read a materialised table and none
     /// failed — the inputs it was computed from (for the response cache).
-    async fn render_spec(
+    async fn compute(
         &self,
         spec: &DashboardSpec,
         org: &str,
@@ -605,9 +638,13 @@ mod tests {
         let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
         let warehouse = Arc::new(warehouse);
         let ingest = Arc::new(
-            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::pinned_for_tests())
-                .await
-                .unwrap(),
+            ingest::Ingestor::start(
+                warehouse.clone(),
+                table,
+                ingest::IngestConfig::pinned_for_tests(),
+            )
+            .await
+            .unwrap(),
         );
         ingest
             .ingest(vec![

@@ -247,10 +247,13 @@ mod tests {
         .unwrap();
         let (warehouse, table) = Warehouse::open(root, catalog).await.unwrap();
         let warehouse = Arc::new(warehouse);
-        let ingest =
-            ingest::Ingestor::start(warehouse.clone(), table, ingest::IngestConfig::pinned_for_tests())
-                .await
-                .unwrap();
+        let ingest = ingest::Ingestor::start(
+            warehouse.clone(),
+            table,
+            ingest::IngestConfig::pinned_for_tests(),
+        )
+        .await
+        .unwrap();
         ingest
             .ingest(vec![serde_json::json!({
                 "event_type": "org.created", "occurred_at": "2026-01-01", "org_id": "U",

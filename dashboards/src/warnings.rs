@@ -413,7 +413,11 @@ impl WarningEngine {
         report: &mut RunReport,
     ) -> Result<Vec<Value>> {
         let active = self.active().await?;
-        let now = self.ingest.clock().now().to_rfc3339_opts(SecondsFormat::Micros, true);
+        let now = self
+            .ingest
+            .clock()
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Micros, true);
         let today = as_of.with_timezone(&ingest::china_time()).date_naive();
         let by_key: HashMap<(&str, &str), &Active> = active
             .iter()

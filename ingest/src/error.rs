@@ -32,7 +32,9 @@ pub enum IngestError {
     #[error("event_id {event_id} (index {index}) is already stored with different content")]
     Conflict { event_id: String, index: usize },
 
-    #[error("event {index} creates org `{org_id}`, which already exists (rename it with org.renamed)")]
+    #[error(
+        "event {index} creates org `{org_id}`, which already exists (rename it with org.renamed)"
+    )]
     OrgExists { org_id: String, index: usize },
 
     #[error("{}", refusal.message)]

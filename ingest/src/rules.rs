@@ -25,12 +25,13 @@ use warehouse::members::{MemberDirectory, MemberStatus};
 
 use crate::{EventType, Payload, ValidEvent};
 
-/// Who is writing: their scope, and whether they are an admin (who may move a member
-/// between scopes without the transfer pair).
+/// Who is writing: their scope, whether they are an admin (who may move a member
+/// between scopes without the transfer pair), and the `actor_id` their events get.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteCaller<'a> {
     pub scope: &'a str,
     pub admin: bool,
+    pub actor: &'a str,
 }
 
 /// A stored event that an event of the request points to: its org and type.
@@ -59,7 +60,7 @@ pub struct Refusal {
 pub enum RefusalKind {
     /// Outside the caller's scope, or not the caller's to write (403).
     Forbidden,
-    /// Points to something that does not exist (422).
+    /// Points to something that does not exist, or says what is not so (422).
     Unknown,
 }
 
@@ -94,8 +95,51 @@ pub fn retracted_ids(events: &[ValidEvent]) -> Vec<Uuid> {
     ids
 }
 
+/// A client's request as it may be written: checked against the write rules ([`check`],
+/// with the stored events its retractions name looked up first) and recorded by the
+/// caller — `actor_id` is the token's person; a client's different value is refused
+/// (422 `actor_mismatch`), never stored.
+pub async fn admit(
+    warehouse: &warehouse::Warehouse,
+    events: Vec<ValidEvent>,
+    caller: WriteCaller<'_>,
+) -> crate::Result<Vec<ValidEvent>> {
+    let pointed = pointed(warehouse, &events).await?;
+    check(
+        &events,
+        caller,
+        warehouse.orgs(),
+        warehouse.members(),
+        &pointed,
+    )
+    .map_err(|refusal| crate::IngestError::Refused { refusal })?;
+    let actor = caller.actor;
+    if let Some((index, sent)) = events.iter().enumerate().find_map(|(i, e)| {
+        e.actor_id
+            .as_deref()
+            .filter(|sent| *sent != actor)
+            .map(|sent| (i, sent))
+    }) {
+        return Err(crate::IngestError::Refused {
+            refusal: Refusal {
+                kind: RefusalKind::Unknown,
+                key: "actor_mismatch",
+                index,
+                field: "actor_id",
+                message: format!(
+                    "event {index}: actor_id `{sent}` is not you; the server records who wrote an event from the token (`{actor}`): leave actor_id out"
+                ),
+            },
+        });
+    }
+    Ok(events.into_iter().map(|e| e.recorded_by(actor)).collect())
+}
+
 /// Looks up the stored events that the request's retractions name.
-pub async fn pointed(warehouse: &warehouse::Warehouse, events: &[ValidEvent]) -> crate::Result<Pointed> {
+pub async fn pointed(
+    warehouse: &warehouse::Warehouse,
+    events: &[ValidEvent],
+) -> crate::Result<Pointed> {
     let ids = retracted_ids(events);
     if ids.is_empty() {
         return Ok(Pointed::new());
@@ -128,17 +172,19 @@ pub fn check(
     pointed: &Pointed,
 ) -> Result<(), Refusal> {
     let scope = caller.scope;
-    let forbidden = |index: usize, key: &'static str, field: &'static str, message: String| Refusal {
-        kind: RefusalKind::Forbidden,
-        key,
-        index,
-        field,
-        message,
-    };
+    let forbidden =
+        |index: usize, key: &'static str, field: &'static str, message: String| Refusal {
+            kind: RefusalKind::Forbidden,
+            key,
+            index,
+            field,
+            message,
+        };
     // Orgs created earlier in this request under the scope, and members registered in it.
     let mut created: Vec<&str> = Vec::new();
     let mut registered: HashMap<&str, &str> = HashMap::new();
-    let in_scope = |org: &str, created: &[&str]| orgs.is_within(org, scope) || created.contains(&org);
+    let in_scope =
+        |org: &str, created: &[&str]| orgs.is_within(org, scope) || created.contains(&org);
     for (index, e) in events.iter().enumerate() {
         if e.event_type.is_server_owned() {
             return Err(forbidden(
@@ -152,6 +198,23 @@ pub fn check(
             ));
         }
         if let Payload::OrgCreated(new) = &e.payload {
+            if orgs.get(&e.org_id).is_some() {
+                // An org that exists: the writer refuses a second creation (409), or
+                // acknowledges a retry of the same event as a duplicate. Outside the
+                // scope it is refused here, like any event for that org.
+                if !orgs.is_within(&e.org_id, scope) {
+                    return Err(forbidden(
+                        index,
+                        "org_out_of_scope",
+                        "org_id",
+                        format!(
+                            "event {index} is for org `{}`, outside the scope `{scope}` of this token",
+                            e.org_id
+                        ),
+                    ));
+                }
+                continue;
+            }
             match &new.parent_id {
                 Some(parent) if in_scope(&parent.0, &created) => {}
                 Some(parent) => {
@@ -193,7 +256,16 @@ pub fn check(
             ));
         }
         if let Some(member) = e.member_id.as_deref() {
-            check_member(index, e, member, caller, orgs, members, &registered, &created)?;
+            check_member(
+                index,
+                e,
+                member,
+                caller,
+                orgs,
+                members,
+                &registered,
+                &created,
+            )?;
             if e.event_type == EventType::MemberRegistered
                 || e.event_type == EventType::MemberTransferredIn
             {

@@ -33,6 +33,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
+use warehouse::Warehouse;
 use warehouse::datafusion::arrow::array::{Array, AsArray};
 use warehouse::datafusion::arrow::datatypes::Int64Type;
 use warehouse::deltalake::kernel::transaction::{CommitBuilder, CommitProperties, PostCommit};
@@ -42,7 +43,6 @@ use warehouse::deltalake::table::config::TablePropertiesExt;
 use warehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
 use warehouse::deltalake::{DeltaTable, DeltaTableError, DeltaTablePartition, checkpoints};
 use warehouse::orgs::OrgNode;
-use warehouse::Warehouse;
 
 use crate::catalogue::{EventType, Payload};
 use crate::decode::{self, Format};
@@ -601,19 +601,25 @@ impl Writer {
             // earlier request of this commit) already holds is refused. Decided here,
             // where a retry of the same event is already known as a duplicate, and
             // serialised with every other commit.
-            let twice = events.iter().zip(&keep).enumerate().find_map(|(i, (e, kept))| {
-                let creates = *kept && e.event_type == EventType::OrgCreated;
-                (creates
-                    && (self.warehouse.orgs().get(&e.org_id).is_some()
-                        || group_orgs.contains(&e.org_id)
-                        || events[..i].iter().zip(&keep).any(|(earlier, k)| {
-                            *k && earlier.event_type == EventType::OrgCreated
-                                && earlier.org_id == e.org_id
-                        })))
-                .then(|| (e.org_id.clone(), i))
-            });
+            let twice = events
+                .iter()
+                .zip(&keep)
+                .enumerate()
+                .find_map(|(i, (e, kept))| {
+                    let creates = *kept && e.event_type == EventType::OrgCreated;
+                    (creates
+                        && (self.warehouse.orgs().get(&e.org_id).is_some()
+                            || group_orgs.contains(&e.org_id)
+                            || events[..i].iter().zip(&keep).any(|(earlier, k)| {
+                                *k && earlier.event_type == EventType::OrgCreated
+                                    && earlier.org_id == e.org_id
+                            })))
+                    .then(|| (e.org_id.clone(), i))
+                });
             if let Some((org_id, index)) = twice {
-                reply.send(Err(IngestError::OrgExists { org_id, index })).ok();
+                reply
+                    .send(Err(IngestError::OrgExists { org_id, index }))
+                    .ok();
                 continue;
             }
             group_orgs.extend(
@@ -994,7 +1000,9 @@ impl Writer {
                 EventType::MemberLeft => HomeChange::Left,
                 _ => continue,
             };
-            self.warehouse.members().apply(member, e.occurred_at, change);
+            self.warehouse
+                .members()
+                .apply(member, e.occurred_at, change);
         }
     }
 

@@ -59,6 +59,9 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
         std::fs::remove_dir_all(&warehouse_dir)?;
     }
     std::fs::create_dir_all(&args.data_dir)?;
+    // The warehouse holds members' personal data and the folder the demo's tokens:
+    // for this user only.
+    restrict(&args.data_dir, 0o700)?;
     let mut defaults = vec![
         format!("storage.url={:?}", warehouse_dir.display().to_string()),
         format!("listen={:?}", args.listen),
@@ -256,15 +259,35 @@ fn write_demo_files(
     config: &Config,
     tokens: &[(TokenConfig, String)],
 ) -> CommandResult {
-    std::fs::write(dir.join("dangjian.toml"), toml::to_string_pretty(config)?)?;
+    write_private(
+        &dir.join("dangjian.toml"),
+        toml::to_string_pretty(config)?.as_bytes(),
+    )?;
     let plain: Vec<serde_json::Value> = tokens
         .iter()
         .map(|(t, token)| serde_json::json!({"name": t.name, "role": t.role, "org": t.org, "token": token}))
         .collect();
-    std::fs::write(
-        dir.join("demo-tokens.json"),
-        serde_json::to_string_pretty(&plain)?,
+    write_private(
+        &dir.join("demo-tokens.json"),
+        serde_json::to_string_pretty(&plain)?.as_bytes(),
     )?;
+    Ok(())
+}
+
+/// Writes a file only its owner may read (0600): the demo's tokens and config.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)?;
+    restrict(path, 0o600)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 

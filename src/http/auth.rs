@@ -21,20 +21,30 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(AUTHORIZATION)
             .ok_or_else(|| unauthorized("send `Authorization: Bearer <token>`"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+        let token = bearer_value(header)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
         state
             .tokens
             .authenticate(token)
             .ok_or_else(|| unauthorized("unknown token"))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer_value(header: &axum::http::HeaderValue) -> Option<&str> {
+    header
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// The bearer token of a request, if it sends one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(AUTHORIZATION).and_then(bearer_value)
 }
 
 impl Caller {

@@ -23,6 +23,9 @@ pub struct ApiError {
     pub index: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds for `Retry-After` (busy: come back then).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -34,7 +37,13 @@ impl ApiError {
             field: None,
             index: None,
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -68,7 +77,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
+        let mut response = (self.status, Json(&self)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -136,6 +151,9 @@ impl From<warehouse::Error> for ApiError {
     fn from(e: warehouse::Error) -> Self {
         let key = e.key();
         match (e.fault(), &e) {
+            (_, warehouse::Error::Busy { .. }) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, key, e.to_string()).with_retry_after(2)
+            }
             (
                 Fault::Caller,
                 warehouse::Error::Timeout { .. } | warehouse::Error::MemoryLimit { .. },

@@ -45,41 +45,13 @@ pub async fn ingest(
             ApiError::new(status, "unreadable_body", rejection.body_text())
         }
     })?;
-    let events = app
-        .ingest
-        .validate_body(&body, format, app.clock.now())?;
-    // Who recorded the events is the token's person, never the client's word.
-    let actor = caller.actor_id();
-    if let Some((index, sent)) = events.iter().enumerate().find_map(|(i, e)| {
-        e.actor_id
-            .as_deref()
-            .filter(|sent| *sent != actor)
-            .map(|sent| (i, sent))
-    }) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "actor_mismatch",
-            format!(
-                "event {index}: actor_id `{sent}` is not you; the server records who wrote an event from the token (`{actor}`): leave actor_id out"
-            ),
-        )
-        .with_field("actor_id")
-        .with_index(index));
-    }
-    let events: Vec<_> = events.into_iter().map(|e| e.recorded_by(&actor)).collect();
-    let pointed = ingest::rules::pointed(&app.warehouse, &events).await?;
+    let events = app.ingest.validate_body(&body, format, app.clock.now())?;
     let writer = ingest::WriteCaller {
         scope: &caller.scope,
         admin: caller.role == crate::auth::Role::Admin,
+        actor: &caller.actor_id(),
     };
-    ingest::rules::check(
-        &events,
-        writer,
-        app.warehouse.orgs(),
-        app.warehouse.members(),
-        &pointed,
-    )
-    .map_err(|refusal| ingest::IngestError::Refused { refusal })?;
+    let events = ingest::rules::admit(&app.warehouse, events, writer).await?;
     Ok(Json(app.ingest.submit(events).await?))
 }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -13,17 +13,18 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
-    let version = app.warehouse.events_version();
-    if app.ready.load(Ordering::Relaxed) {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "events_version": version})),
-        )
+/// Ready or shutting down; the table's version only for a caller with a token (an
+/// anonymous prober learns nothing about the data).
+pub async fn readyz(State(app): State<AppState>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    let known = super::auth::bearer(&headers).is_some_and(|t| app.tokens.authenticate(t).is_some());
+    let (status, text) = if app.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready")
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "shutting_down", "events_version": version})),
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
+    };
+    let mut body = json!({ "status": text });
+    if known {
+        body["events_version"] = json!(app.warehouse.events_version());
     }
+    (status, Json(body))
 }

@@ -153,24 +153,8 @@ fn encode(
         }
         Answer::Csv => {
             let mut out = Vec::new();
-            {
-                let mut writer = warehouse::arrow::csv::WriterBuilder::new()
-                    .with_header(true)
-                    .build(&mut out);
-                for batch in &result.batches {
-                    writer.write(batch).map_err(|e| internal(&e))?;
-                }
-            }
-            if result.batches.is_empty() {
-                let names: Vec<&str> = result
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect();
-                out.extend_from_slice(names.join(",").as_bytes());
-                out.push(b'\n');
-            }
+            warehouse::csv::write_csv(&result.schema, &result.batches, &mut out)
+                .map_err(|e| internal(&e))?;
             ("text/csv; charset=utf-8", out)
         }
         Answer::Arrow => {

@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::support::{Scratch, Server, compactions, dues, every_event_type, org_tree, output_on};
+use crate::support::{
+    Scratch, Server, compactions, dues, every_event_type, org_tree, output_on, server_owned_events,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_type_round_trips() {
@@ -46,7 +48,20 @@ async fn every_event_type_round_trips() {
         );
         assert_eq!(stored["schema_version"], 1);
         assert_eq!(stored["recorded"], true);
+        assert_eq!(
+            stored["actor_id"], "t-admin",
+            "who wrote it is the token's person"
+        );
     }
+
+    // The warning lifecycle is the server's: each type is refused, naming it.
+    for event in server_owned_events() {
+        let (status, body) = server.post_json("t-admin", &event).await;
+        assert_eq!(status, 403, "{event}: {body}");
+        assert_eq!(body["error"], "server_owned_event", "{body}");
+        assert_eq!(body["field"], "event_type", "{body}");
+    }
+    assert_eq!(server.count_events().await, events.len() as i64);
 }
 
 /// Each class of bad input: its status, the field it names, and an unchanged table.
@@ -583,9 +598,11 @@ async fn vacuum_deletes_replaced_files_and_keeps_every_event() {
         .post_json("t-admin", &Value::Array(every_event_type()))
         .await;
     assert_eq!(status, 200, "{body}");
+    // Creating the same orgs again is refused (one creation per org id): no commit.
     let (status, body) = server.post_json("t-admin", &Value::Array(org_tree())).await;
-    assert_eq!(status, 200, "{body}");
-    post_dues_commits(&server, "V", 12).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "org_exists", "{body}");
+    post_dues_commits(&server, "V", 13).await;
     let events = server.count_events().await;
     assert_eq!(server.terminate(), Some(0));
     assert!(compactions(&scratch.0) >= 3, "the commits were compacted");

@@ -4,6 +4,8 @@
 //! - `ingest`: round trips, bad input, exactly-once, concurrency, restarts, SIGKILL, SIGTERM;
 //! - `sql`: the read-only and limit rules of the SQL endpoint, formats, the CLI;
 //! - `access`: the token / role / scope matrix;
+//! - `security`: writes by meaning, server-owned events, bounded work, safe CSV, what the
+//!   server does not say;
 //! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
 //! - `warnings`: the warning lifecycle, digest mail over real SMTP, ack over HTTP;
 //! - `snapshots`: insta snapshots of the dashboard JSON of the fixed-seed demo;
@@ -17,6 +19,7 @@ mod dashboards;
 #[path = "../support/fixed_demo.rs"]
 mod fixed_demo;
 mod ingest;
+mod security;
 mod slt;
 mod snapshots;
 mod sql;

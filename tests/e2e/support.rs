@@ -20,6 +20,7 @@ pub const TOKENS: &[(&str, &str, &str)] = &[
     ("t-leader-c1", "leader", "C1"),
     ("t-analyst", "analyst", "U"),
     ("t-secretary-b1", "secretary", "B1"),
+    ("t-secretary-b2", "secretary", "B2"),
     ("t-producer", "producer", "U"),
     ("t-producer-c2", "producer", "C2"),
 ];
@@ -277,8 +278,33 @@ pub fn signal(child: &Child, name: &str) {
         .unwrap();
 }
 
-/// The fixture with one event of every type (orgs U, C1, C2, B1, B2, G1).
+/// The fixture with one event of every type (orgs U, C1, C2, B1, B2, G1) that a client
+/// may write, as a client sends them: without `actor_id` (the server takes it from the
+/// token) and without the server-owned `warning.*` events.
 pub fn every_event_type() -> Vec<Value> {
+    fixture_events()
+        .into_iter()
+        .filter(|e| !is_server_owned(e))
+        .map(|mut e| {
+            e.as_object_mut().unwrap().remove("actor_id");
+            e
+        })
+        .collect()
+}
+
+/// The fixture's `warning.*` events: written only by the server.
+pub fn server_owned_events() -> Vec<Value> {
+    fixture_events()
+        .into_iter()
+        .filter(is_server_owned)
+        .collect()
+}
+
+fn is_server_owned(e: &Value) -> bool {
+    e["event_type"].as_str().unwrap().starts_with("warning.")
+}
+
+fn fixture_events() -> Vec<Value> {
     include_str!("../data/every_event_type.ndjson")
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -315,6 +315,12 @@ async fn warnings_lifecycle_and_digest_mail() {
     };
     let (status, body) = ack("t-leader").await;
     assert_eq!(status, 403, "a leader does not acknowledge: {body}");
+    let (status, body) = ack("t-secretary-b2").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_warning")),
+        "another branch's secretary does not learn it exists: {body}"
+    );
     let (status, body) = ack("t-secretary-b1").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "acknowledged");

@@ -488,3 +488,67 @@ test('screenshots of every page at 1920×1080 and 1366×768', async () => {
     }
   }
 });
+
+// Last, because it renames an org of the demo (and names it back at the end): a secretary
+// who names their branch with a script payload runs nothing in anyone's browser. The
+// cockpit is rendered live (`as_of`), so every chart carries the new name, and every chart
+// is hovered so its tooltip (HTML built from org and series names) is drawn.
+test('an org named with a script payload runs nothing on any page', async () => {
+  const admin = token('admin');
+  const college = TOKENS.find((t) => t.role === 'leader' && t.org !== token('leader', 'U').org).org;
+  const branch = token('secretary').org;
+  const headers = { Authorization: `Bearer ${admin.token}`, 'Content-Type': 'application/json' };
+  const dash = async () => (await (await fetch(`${BASE}/api/v1/dashboards/college?org=${college}`, { headers })).json());
+  const original = (await dash()).org.children.find((c) => c.org_id === branch).name;
+  // The server's clock (the demo runs on its own day), not this machine's.
+  const me = await (await fetch(`${BASE}/api/v1/whoami`, { headers })).json();
+  const payload = `<img src=x onerror="window.__xss=1">${original}<script>window.__xss=2</script>"'><svg onload=window.__xss=3>`;
+  const rename = async (name) => {
+    const res = await fetch(`${BASE}/api/v1/events`, { method: 'POST', headers, body: JSON.stringify({ event_type: 'org.renamed', occurred_at: me.today, org_id: branch, payload: { name } }) });
+    assert.equal(res.status, 200, await res.text());
+    // The server's org tree reads the view again after a rename.
+    for (let i = 0; i < 200; i++) {
+      if ((await dash()).org.children.some((c) => c.org_id === branch && c.name === name)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail('the rename did not reach the org tree');
+  };
+  await rename(payload);
+  try {
+    const asOf = encodeURIComponent(new Date(Date.parse(me.now) + 3600_000).toISOString());
+    const pages = [
+      [token('leader', 'U'), `#/cockpit?org=${college}&as_of=${asOf}`, 'cockpit'],
+      [token('leader', 'U'), `#/cockpit?org=${college}&board=statistics&as_of=${asOf}`, 'cockpit'],
+      [token('leader', 'U'), `#/cockpit?org=${branch}&as_of=${asOf}`, 'cockpit'],
+      [token('secretary'), '#/warnings?status=all', 'warnings'],
+      [token('analyst'), '#/sql', 'sql'],
+    ];
+    for (const [tok, hash, view] of pages) {
+      const s = await open({ tok });
+      await s.page.goto(`${BASE}/${hash}`);
+      await waitFor(s.page, view);
+      if (view === 'sql') {
+        await s.page.fill('#sql-editor', `SELECT org_id, name FROM orgs WHERE org_id = '${branch}'`);
+        await s.page.click('#sql-run');
+        await s.page.waitForSelector('#sql-result table');
+        assert.match(await s.page.textContent('#sql-result'), /onerror/, 'the name is shown as text');
+      }
+      // Every chart's tooltip, at a few points of each.
+      for (const canvas of await s.page.$$('.panel .panel-body canvas')) {
+        const box = await canvas.boundingBox();
+        if (!box) continue;
+        for (const [fx, fy] of [[0.3, 0.5], [0.5, 0.5], [0.7, 0.4], [0.5, 0.7]]) {
+          await s.page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+          await s.page.waitForTimeout(40);
+        }
+      }
+      assert.equal(await s.page.evaluate(() => window.__xss), undefined, `${hash}: the payload ran`);
+      assert.equal(await s.page.$$eval('img[src="x"], svg[onload]', (els) => els.length), 0, `${hash}: the payload became markup`);
+      if (view === 'cockpit') await shot(s.page, `xss-${hash.includes('statistics') ? 'statistics' : hash.includes(branch) ? 'branch' : 'college'}`);
+      s.assertClean();
+      await s.close();
+    }
+  } finally {
+    await rename(original);
+  }
+});

@@ -59,6 +59,9 @@ pub enum Error {
     #[error("the query needed more memory than the limit of {limit_bytes} bytes: {detail}")]
     MemoryLimit { limit_bytes: usize, detail: String },
 
+    #[error("the server is busy: {reason}; retry in a moment")]
+    Busy { reason: String },
+
     #[error("query execution failed: {source}")]
     Execution {
         #[source]
@@ -77,7 +80,7 @@ impl Error {
             Error::InvalidStorageUrl { .. } | Error::QueryFile { .. } | Error::View { .. } => {
                 Fault::Internal
             }
-            Error::Delta { .. } => Fault::External,
+            Error::Delta { .. } | Error::Busy { .. } => Fault::External,
             Error::Execution { source } => match source.find_root() {
                 DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => Fault::External,
                 _ => Fault::Internal,
@@ -97,6 +100,7 @@ impl Error {
             Error::Sql { .. } => "sql_error",
             Error::Timeout { .. } => "query_timeout",
             Error::MemoryLimit { .. } => "query_memory_exceeded",
+            Error::Busy { .. } => "server_busy",
             Error::Execution { .. } => "query_failed",
         }
     }
@@ -111,6 +115,13 @@ impl Error {
     /// Classifies an error raised while planning or running an analyst's query.
     pub(crate) fn from_query(source: DataFusionError, memory_limit: usize) -> Self {
         match source.find_root() {
+            DataFusionError::ResourcesExhausted(detail)
+                if detail.contains(crate::budget::BUDGET_EXHAUSTED) =>
+            {
+                Error::Busy {
+                    reason: crate::budget::BUDGET_EXHAUSTED.to_string(),
+                }
+            }
             DataFusionError::ResourcesExhausted(detail) => Error::MemoryLimit {
                 limit_bytes: memory_limit,
                 detail: detail.clone(),

@@ -7,8 +7,13 @@
 //!
 //! ## Layout
 //!
+//! - [`bounded`]: `repeat`, `lpad`, `rpad`, `array_repeat` refusing values over 16 MiB
+//!   (their one allocation is outside any memory pool).
+//! - [`budget`]: memory for queries: a pool per query drawing on one budget for the
+//!   whole process.
 //! - [`clock`]: the injected clock (wall, shifted to a configured day, or manual) and
 //!   China Standard Time, the calendar of every rule.
+//! - [`csv`]: CSV answers safe for spreadsheets (formula-like text cells prefixed).
 //! - [`paths`]: the one module that knows storage locations (table URLs under the root).
 //! - [`events`]: the schema of the `events` table and opening / creating it.
 //! - [`local`]: the local-directory object store, whose log listings cost what they
@@ -37,7 +42,10 @@
 //! This crate knows nothing of HTTP; the `dangjian` binary maps [`Error`] to status codes
 //! through [`Error::fault`].
 
+pub mod bounded;
+pub mod budget;
 pub mod clock;
+pub mod csv;
 pub mod error;
 pub mod events;
 pub mod json;
@@ -59,5 +67,5 @@ pub use deltalake::arrow;
 pub use error::{Error, Fault, Result};
 pub use orgs::OrgDirectory;
 pub use paths::StorageRoot;
-pub use sandbox::{QueryLimits, QueryResult};
+pub use sandbox::{QueryBounds, QueryLimits, QueryResult};
 pub use session::Warehouse;

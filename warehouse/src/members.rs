@@ -159,10 +159,16 @@ mod tests {
         assert_eq!(dir.get("M1").unwrap().status(), MemberStatus::Active);
         dir.apply("M1", at(5), HomeChange::TransferredOut);
         let home = dir.get("M1").unwrap();
-        assert_eq!((home.org_id.as_str(), home.status()), ("B1", MemberStatus::TransferredOut));
+        assert_eq!(
+            (home.org_id.as_str(), home.status()),
+            ("B1", MemberStatus::TransferredOut)
+        );
         dir.apply("M1", at(9), HomeChange::TransferredIn { org_id: "B7" });
         let home = dir.get("M1").unwrap();
-        assert_eq!((home.org_id.as_str(), home.status()), ("B7", MemberStatus::Active));
+        assert_eq!(
+            (home.org_id.as_str(), home.status()),
+            ("B7", MemberStatus::Active)
+        );
         // A late registration (occurred before the transfer in) does not move them back.
         dir.apply("M1", at(2), HomeChange::Registered { org_id: "B1" });
         assert_eq!(dir.get("M1").unwrap().org_id, "B7");

@@ -52,6 +52,24 @@ impl StorageRoot {
         Ok(Self { url })
     }
 
+    /// `text` with every mention of where the root lives (its URL, its local path, and
+    /// the delta-rs object store names built from them) replaced by `warehouse:/`: plans
+    /// and errors shown to analysts say which table, not which directory of this machine.
+    pub fn scrub(&self, text: &str) -> String {
+        let url = self.url.as_str().trim_end_matches('/');
+        let mut out = text.replace(url, "warehouse:/");
+        if let Ok(path) = self.url.to_file_path() {
+            let path = path.display().to_string();
+            let path = path.trim_end_matches('/');
+            if !path.is_empty() && path != "/" {
+                out = out.replace(path, "warehouse:/");
+                // delta-rs names a table's store by its location with `/` as `-`.
+                out = out.replace(&path.replace('/', "-"), "warehouse");
+            }
+        }
+        out
+    }
+
     pub fn url(&self) -> &Url {
         &self.url
     }

@@ -19,6 +19,9 @@ use crate::{Error, Result, Warehouse};
 pub struct QueryLimits {
     /// Rows returned at most; more are cut and the result says `truncated`.
     pub row_limit: usize,
+    /// Bytes of result returned at most (Arrow memory of the rows); more are cut and
+    /// the result says `truncated`, as for rows.
+    pub result_bytes: usize,
     pub timeout: Duration,
     /// Bytes of the per-query memory pool.
     pub memory_limit: usize,
@@ -28,8 +31,31 @@ impl Default for QueryLimits {
     fn default() -> Self {
         Self {
             row_limit: 10_000,
+            result_bytes: 64 << 20,
             timeout: Duration::from_secs(30),
             memory_limit: 1 << 30,
+        }
+    }
+}
+
+/// Bounds of all the bounded work of the process: each query's [`QueryLimits`], how
+/// many run at once, how long one waits for a place, and the memory all of them may
+/// hold together.
+#[derive(Debug, Clone)]
+pub struct QueryBounds {
+    pub limits: QueryLimits,
+    pub max_concurrent: usize,
+    pub queue_wait: Duration,
+    pub total_memory: usize,
+}
+
+impl Default for QueryBounds {
+    fn default() -> Self {
+        Self {
+            limits: QueryLimits::default(),
+            max_concurrent: 4,
+            queue_wait: Duration::from_secs(5),
+            total_memory: 4 << 30,
         }
     }
 }
@@ -44,8 +70,8 @@ pub struct QueryResult {
 }
 
 /// Refuses anything but one SELECT / WITH / EXPLAIN / SHOW / DESCRIBE statement,
-/// naming the kind of statement refused.
-pub fn check_read_only(sql: &str) -> Result<()> {
+/// naming the kind of statement refused; answers whether it is an EXPLAIN.
+pub fn check_read_only(sql: &str) -> Result<bool> {
     let statements = DFParser::parse_sql(sql).map_err(|e| Error::Sql {
         message: e.to_string(),
         source: e,
@@ -60,6 +86,8 @@ pub fn check_read_only(sql: &str) -> Result<()> {
             statement: kind.to_string(),
         })
     };
+    let explain = matches!(&statements[0], DfStatement::Explain(_))
+        || matches!(&statements[0], DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Explain { .. }));
     match &statements[0] {
         DfStatement::Statement(statement) => match statement.as_ref() {
             Statement::Query(_)
@@ -88,6 +116,7 @@ pub fn check_read_only(sql: &str) -> Result<()> {
         DfStatement::CopyTo(_) => refused("COPY"),
         DfStatement::Reset(_) => refused("RESET"),
     }
+    .map(|()| explain)
 }
 
 /// The leading keywords of a statement, e.g. `INSERT`, `CREATE TABLE`, `SET`.
@@ -120,8 +149,9 @@ fn statement_kind(statement: &Statement) -> String {
 impl Warehouse {
     /// Runs an analyst's query within `limits`.
     pub async fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {
-        check_read_only(sql)?;
+        let explain = check_read_only(sql)?;
         let started = Instant::now();
+        let _place = self.admit().await?;
         let ctx = self.bounded_context(limits.memory_limit);
         let options = SQLOptions::new()
             .with_allow_ddl(false)
@@ -129,6 +159,7 @@ impl Warehouse {
             .with_allow_statements(false);
         let memory_limit = limits.memory_limit;
         let row_limit = limits.row_limit;
+        let byte_limit = limits.result_bytes;
         let run = async move {
             let df = ctx
                 .sql_with_options(sql, options)
@@ -140,17 +171,25 @@ impl Warehouse {
                 .await
                 .map_err(|e| Error::from_query(e, memory_limit))?;
             let mut batches = Vec::new();
-            let mut rows = 0;
+            let (mut rows, mut bytes) = (0, 0);
             let mut truncated = false;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::from_query(e, memory_limit))?;
-                if rows + batch.num_rows() > row_limit {
-                    batches.push(batch.slice(0, row_limit - rows));
-                    rows = row_limit;
+                let size = batch.get_array_memory_size();
+                // Rows that fit both limits (bytes counted per row on average).
+                let mut fit = batch.num_rows().min(row_limit - rows);
+                if bytes + size > byte_limit && batch.num_rows() > 0 {
+                    let per_row = size.div_ceil(batch.num_rows()).max(1);
+                    fit = fit.min(byte_limit.saturating_sub(bytes) / per_row);
+                }
+                if fit < batch.num_rows() {
+                    batches.push(batch.slice(0, fit));
+                    rows += fit;
                     truncated = true;
                     break;
                 }
                 rows += batch.num_rows();
+                bytes += size;
                 batches.push(batch);
             }
             Ok::<_, Error>((schema, batches, rows, truncated))
@@ -158,8 +197,25 @@ impl Warehouse {
         let (schema, batches, rows, truncated) = tokio::time::timeout(limits.timeout, run)
             .await
             .map_err(|_| Error::Timeout {
-            limit: limits.timeout,
-        })??;
+                limit: limits.timeout,
+            })?
+            .map_err(|e| match e {
+                Error::Sql { message, source } => Error::Sql {
+                    message: self.root().scrub(&message),
+                    source,
+                },
+                other => other,
+            })?;
+        // Plans name the files they read: say the table, not this machine's directories.
+        let batches = if explain {
+            batches
+                .iter()
+                .map(|b| scrub_text(b, |t| self.root().scrub(t)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Execution { source: e.into() })?
+        } else {
+            batches
+        };
         Ok(QueryResult {
             schema,
             batches,
@@ -168,6 +224,27 @@ impl Warehouse {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// `batch` with `f` applied to every value of its text columns.
+fn scrub_text(
+    batch: &RecordBatch,
+    f: impl Fn(&str) -> String,
+) -> std::result::Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    use datafusion::arrow::array::{AsArray, StringArray};
+    use datafusion::arrow::datatypes::DataType;
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8 => {
+                let mapped: StringArray = c.as_string::<i32>().iter().map(|v| v.map(&f)).collect();
+                std::sync::Arc::new(mapped) as datafusion::arrow::array::ArrayRef
+            }
+            _ => c.clone(),
+        })
+        .collect::<Vec<_>>();
+    RecordBatch::try_new(batch.schema(), columns)
 }
 
 #[cfg(test)]

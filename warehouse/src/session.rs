@@ -12,17 +12,19 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
+use datafusion::execution::memory_pool::{MemoryPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
 
+use crate::budget::{MemoryBudget, QueryPool};
 use crate::events;
 use crate::live::LiveTable;
 use crate::members::{MemberDirectory, MemberHome};
 use crate::orgs::{OrgDirectory, OrgNode};
 use crate::queries::{QueryCatalog, QueryKind};
+use crate::sandbox::QueryBounds;
 use crate::{Error, Result, StorageRoot};
 
 pub struct Warehouse {
@@ -35,6 +37,10 @@ pub struct Warehouse {
     orgs: Arc<OrgDirectory>,
     members: Arc<MemberDirectory>,
     catalog: Arc<QueryCatalog>,
+    /// What bounded work (analyst SQL, live `as_of` dashboards) may take together.
+    bounds: QueryBounds,
+    budget: Arc<MemoryBudget>,
+    admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -79,10 +85,49 @@ impl Warehouse {
             orgs: Arc::new(OrgDirectory::default()),
             members: Arc::new(MemberDirectory::default()),
             catalog: Arc::new(catalog),
+            bounds: QueryBounds::default(),
+            budget: MemoryBudget::new(QueryBounds::default().total_memory),
+            admission: Arc::new(tokio::sync::Semaphore::new(
+                QueryBounds::default().max_concurrent,
+            )),
         };
         warehouse.load_orgs().await?;
         warehouse.load_members().await?;
         Ok((warehouse, table))
+    }
+
+    /// Sets what bounded work may take: per query and for the whole process.
+    pub fn with_bounds(mut self, bounds: QueryBounds) -> Self {
+        self.budget = MemoryBudget::new(bounds.total_memory);
+        self.admission = Arc::new(tokio::sync::Semaphore::new(bounds.max_concurrent.max(1)));
+        self.bounds = bounds;
+        self
+    }
+
+    pub fn bounds(&self) -> &QueryBounds {
+        &self.bounds
+    }
+
+    /// A place among the bounded queries running at once (`max_concurrent`); waits at
+    /// most `queue_wait` for one, then answers [`Error::Busy`]. Hold the permit while
+    /// the work runs.
+    pub async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let wait = self.bounds.queue_wait;
+        match tokio::time::timeout(wait, self.admission.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::Busy {
+                reason: format!(
+                    "{} queries are running, the most at once; none finished within {} ms",
+                    self.bounds.max_concurrent,
+                    wait.as_millis()
+                ),
+            }),
+        }
+    }
+
+    /// Bytes the bounded queries hold now (of [`QueryBounds::total_memory`]).
+    pub fn query_memory_used(&self) -> usize {
+        self.budget.used()
     }
 
     pub fn root(&self) -> &StorageRoot {
@@ -159,7 +204,7 @@ impl Warehouse {
     /// A session whose memory is bounded to `limit` bytes; past it, operators fail
     /// with `ResourcesExhausted` instead of spilling or growing.
     pub fn bounded_context(&self, limit: usize) -> SessionContext {
-        self.context_with_pool(Arc::new(FairSpillPool::new(limit)))
+        self.context_with_pool(Arc::new(QueryPool::new(limit, self.budget.clone())))
     }
 
     fn context_with_pool(&self, pool: Arc<dyn MemoryPool>) -> SessionContext {
@@ -181,7 +226,18 @@ impl Warehouse {
     /// them. Costs a planning of the query catalog, so it is for "what did the cockpit
     /// show then" questions, not for the hot path.
     pub async fn as_of_context(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
-        let state = new_state(self.base.runtime_env().clone())?;
+        let base_rt = self.base.runtime_env();
+        // Bounded like an analyst's query: a live answer is asked for by a request.
+        let runtime = RuntimeEnv {
+            memory_pool: Arc::new(QueryPool::new(
+                self.bounds.limits.memory_limit,
+                self.budget.clone(),
+            )),
+            disk_manager: base_rt.disk_manager.clone(),
+            cache_manager: base_rt.cache_manager.clone(),
+            object_store_registry: base_rt.object_store_registry.clone(),
+        };
+        let state = new_state(Arc::new(runtime))?;
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table("events_all", self.events.clone())
             .map_err(|e| Error::Execution { source: e })?;
@@ -285,7 +341,11 @@ impl Warehouse {
     /// after a retraction (a catalogue without that view leaves the directory empty,
     /// and the member write rules with it).
     pub async fn load_members(&self) -> Result<()> {
-        if !self.catalog.of_kind(QueryKind::View).any(|v| v.name == "people") {
+        if !self
+            .catalog
+            .of_kind(QueryKind::View)
+            .any(|v| v.name == "people")
+        {
             tracing::warn!("no `people` view: writes are checked by their org only");
             return Ok(());
         }
@@ -339,6 +399,21 @@ fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
     datafusion_functions_json::register_all(&mut state)
         .map_err(|e| Error::Execution { source: e })?;
     crate::stats::register(&mut state).map_err(|e| Error::Execution { source: e })?;
+    crate::bounded::register(&mut state).map_err(|e| Error::Execution { source: e })?;
+    // `version()` names the product, not the engine, its version and the platform.
+    let version = datafusion::logical_expr::create_udf(
+        "version",
+        vec![],
+        datafusion::arrow::datatypes::DataType::Utf8,
+        datafusion::logical_expr::Volatility::Immutable,
+        Arc::new(|_| {
+            Ok(datafusion::logical_expr::ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::Utf8(Some("dangjian".into())),
+            ))
+        }),
+    );
+    datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(version))
+        .map_err(|e| Error::Execution { source: e })?;
     Ok(state)
 }
 
