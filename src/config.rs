@@ -173,8 +173,10 @@ pub struct DashboardSettings {
     /// until a model they read is refreshed); 0 renders every request.
     pub cache_entries: usize,
     /// A live (`as_of`) dashboard is cancelled after this; it also waits for a place
-    /// among the bounded queries (`sql.max_concurrent`) and has `sql.memory_limit_bytes`.
+    /// among the bounded queries (`sql.max_concurrent`).
     pub live_timeout_secs: u64,
+    /// Memory pool of one live (`as_of`) dashboard, drawn from `sql.total_memory_bytes`.
+    pub live_memory_limit_bytes: usize,
 }
 
 impl Default for DashboardSettings {
@@ -182,6 +184,7 @@ impl Default for DashboardSettings {
         Self {
             cache_entries: dashboards::render::DEFAULT_CACHE_ENTRIES,
             live_timeout_secs: dashboards::render::DEFAULT_LIVE_TIMEOUT.as_secs(),
+            live_memory_limit_bytes: warehouse::QueryBounds::default().live_memory_limit,
         }
     }
 }
@@ -380,6 +383,7 @@ impl Config {
     pub fn query_bounds(&self) -> warehouse::QueryBounds {
         warehouse::QueryBounds {
             limits: self.sql_limits(),
+            live_memory_limit: self.dashboards.live_memory_limit_bytes,
             max_concurrent: self.sql.max_concurrent,
             queue_wait: Duration::from_millis(self.sql.queue_timeout_ms),
             total_memory: self.sql.total_memory_bytes,

@@ -118,11 +118,13 @@ function fmtNumber(column, value) {
   return decFmt.format(value);
 }
 /**
- * Text for the HTML that ECharts' tooltips are made of: every org, series or value
- * name comes from data that secretaries write (an org's name), so it is escaped.
+ * Text for a tooltip. Tooltips are drawn as ECharts rich text on the canvas
+ * (`renderMode: 'richText'`), never as HTML, so an org or series name — which secretaries
+ * write — cannot become markup, and the page needs no inline style under its CSP. Braces
+ * are rich-text syntax: shown as full-width ones.
  */
-function esc(value) {
-  return echarts.format.encodeHTML(value === null || value === undefined ? '' : String(value));
+function plain(value) {
+  return (value === null || value === undefined ? '' : String(value)).replace(/\{/g, '｛').replace(/\}/g, '｝');
 }
 function fmtP(p) {
   if (p === null || p === undefined) return '—';
@@ -875,11 +877,12 @@ function valueAxes(series, twoAxes) {
 }
 const tooltipFor = (series) => ({
   trigger: 'axis',
+  renderMode: 'richText',
   formatter: (ps) => {
     const list = Array.isArray(ps) ? ps : [ps];
     const head = list[0] ? list[0].axisValueLabel || list[0].name : '';
-    return [esc(head), ...list.filter((p) => p.value !== undefined && p.value !== null && !p.seriesName.startsWith('\u200b'))
-      .map((p) => `${p.marker}${esc(p.seriesName)}：${esc(fmtNumber(series[p.seriesIndex]?.measure, Array.isArray(p.value) ? p.value[1] : p.value))}`)].join('<br>');
+    return [plain(head), ...list.filter((p) => p.value !== undefined && p.value !== null && !p.seriesName.startsWith('\u200b'))
+      .map((p) => `${p.marker}${plain(p.seriesName)}：${plain(fmtNumber(series[p.seriesIndex]?.measure, Array.isArray(p.value) ? p.value[1] : p.value))}`)].join('\n');
   },
 });
 
@@ -894,9 +897,10 @@ function rangeChart(panel, sm) {
   return {
     tooltip: {
       trigger: 'axis',
+      renderMode: 'richText',
       formatter: (ps) => {
         const i = ps[0].dataIndex;
-        return `${esc(sm.xnames[i])}<br>平均分：${esc(fmtNumber('mean', means[i]))}<br>标准差：${esc(fmtNumber('stddev', sds[i]))}<br>最低—最高：${esc(fmtNumber('min', mins[i]))}—${esc(fmtNumber('max', maxs[i]))}`;
+        return `${plain(sm.xnames[i])}\n平均分：${plain(fmtNumber('mean', means[i]))}\n标准差：${plain(fmtNumber('stddev', sds[i]))}\n最低—最高：${plain(fmtNumber('min', mins[i]))}—${plain(fmtNumber('max', maxs[i]))}`;
       },
     },
     legend: { top: 0, data: ['最低—最高', '平均分', '±1 标准差'] },
@@ -978,7 +982,7 @@ const CHARTS = {
     const data = cats.map((c) => { const r = panel.rows.find((row) => row[dim] === c); return { name: valueLabel(dim, c), value: r[width], __row: r }; });
     const max = Math.max(1, ...data.map((d) => Number(d.value) || 0));
     return {
-      tooltip: { trigger: 'item', formatter: (p) => `${esc(p.name)}<br>${esc(label(shown, panel.model))}：${esc(fmtNumber(shown, p.data.__row[shown]))}${width !== shown ? `<br>${esc(label(width, panel.model))}：${esc(fmtNumber(width, p.value))}` : ''}` },
+      tooltip: { trigger: 'item', renderMode: 'richText', formatter: (p) => `${plain(p.name)}\n${plain(label(shown, panel.model))}：${plain(fmtNumber(shown, p.data.__row[shown]))}${width !== shown ? `\n${plain(label(width, panel.model))}：${plain(fmtNumber(width, p.value))}` : ''}` },
       series: [{
         type: 'funnel', sort: 'none', left: '6%', right: '6%', top: 10, bottom: 6, min: 0, max, minSize: '8%', gap: 2,
         label: { show: true, position: 'inside', formatter: (p) => `${p.name} ${fmtNumber(shown, p.data.__row[shown])}`, color: '#fff', fontSize: 12 },
@@ -1002,7 +1006,7 @@ const CHARTS = {
     }
     return {
       color: ['#3fb27f', '#f0b429', '#ff8a4c', '#e5484d', '#4aa3df', '#a77bf3', '#2ec4b6'],
-      tooltip: { trigger: 'item', formatter: (p) => `${esc(p.name)}：${esc(fmtNumber(ms[0], p.value))}（${esc(p.percent)}%）` },
+      tooltip: { trigger: 'item', renderMode: 'richText', formatter: (p) => `${plain(p.name)}：${plain(fmtNumber(ms[0], p.value))}（${plain(p.percent)}%）` },
       legend: { orient: 'vertical', right: 4, top: 'middle', type: 'scroll' },
       series: [{ type: 'pie', radius: ['38%', '66%'], center: ['36%', '54%'], label: { formatter: '{d}%' }, data }],
     };
@@ -1019,7 +1023,7 @@ const CHARTS = {
     const min = share ? 0 : Math.min(0, ...values);
     const max = share ? 1 : Math.max(1, ...values);
     return {
-      tooltip: { position: 'top', formatter: (p) => `${esc(valueLabel(ydim, ys[p.value[1]]))}<br>${esc(valueLabel(xdim, xs[p.value[0]]))}：${esc(fmtNumber(m, p.value[2]))}` },
+      tooltip: { position: 'top', renderMode: 'richText', formatter: (p) => `${plain(valueLabel(ydim, ys[p.value[1]]))}\n${plain(valueLabel(xdim, xs[p.value[0]]))}：${plain(fmtNumber(m, p.value[2]))}` },
       grid: { left: 12, right: 16, top: 8, bottom: 40, containLabel: true },
       xAxis: { type: 'category', data: xs.map((v) => valueLabel(xdim, v)), splitArea: { show: true } },
       yAxis: { type: 'category', data: orgDim(ydim) ? shorten(ys) : ys.map((v) => valueLabel(ydim, v)), inverse: true, splitArea: { show: true }, axisLabel: { width: 130, overflow: 'truncate' } },
@@ -1090,7 +1094,7 @@ function warningsPanel(org, request) {
     const total = rows.reduce((s, r) => s + r.warnings, 0);
     el.dataset.state = 'ready';
     const chart = drawChart(body, {
-      tooltip: { trigger: 'item' },
+      tooltip: { trigger: 'item', renderMode: 'richText' },
       title: { text: String(total), subtext: '条待处理', left: '39%', top: '44%', textAlign: 'center', textStyle: { fontSize: 26, color: '#fff' }, subtextStyle: { color: '#9fb3d9' } },
       legend: { orient: 'vertical', right: 4, top: 'middle' },
       series: [{

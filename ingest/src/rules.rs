@@ -370,3 +370,183 @@ fn check_member(
         message,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeDelta, Utc};
+    use serde_json::{Value, json};
+    use warehouse::members::HomeChange;
+    use warehouse::orgs::OrgNode;
+
+    use super::*;
+    use crate::Validator;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn valid(value: Value) -> ValidEvent {
+        Validator::default()
+            .validate_all(vec![value], now())
+            .unwrap()
+            .remove(0)
+    }
+
+    fn node(parent: Option<&str>) -> OrgNode {
+        OrgNode {
+            parent: parent.map(str::to_string),
+            name: "x".into(),
+            kind: if parent.is_some() {
+                "branch"
+            } else {
+                "university"
+            }
+            .into(),
+        }
+    }
+
+    /// What the writer does after a commit: one creation per org, homes moved.
+    fn apply(e: &ValidEvent, orgs: &OrgDirectory, members: &MemberDirectory) {
+        if let Payload::OrgCreated(new) = &e.payload {
+            if orgs.get(&e.org_id).is_none() {
+                orgs.insert(
+                    &e.org_id,
+                    node(new.parent_id.as_ref().map(|p| p.0.as_str())),
+                );
+            }
+        }
+        let Some(m) = e.member_id.as_deref() else {
+            return;
+        };
+        let change = match e.event_type {
+            EventType::MemberRegistered => HomeChange::Registered { org_id: &e.org_id },
+            EventType::MemberTransferredIn => HomeChange::TransferredIn { org_id: &e.org_id },
+            EventType::MemberTransferredOut => HomeChange::TransferredOut,
+            EventType::MemberLeft => HomeChange::Left,
+            _ => return,
+        };
+        members.apply(m, e.occurred_at, change);
+    }
+
+    /// Random sequences of org and member events from tokens of different scopes never
+    /// move an org, and never move a member out of a scope that did not let them go.
+    #[test]
+    fn random_writes_never_reach_outside_their_scope() {
+        let mut seed: u64 = 0x5eed_da9e_2026;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        let callers = [
+            ("U", true),
+            ("C1", false),
+            ("C2", false),
+            ("B1", false),
+            ("B2", false),
+        ];
+        let mut accepted = 0;
+        for round in 0..40 {
+            let orgs = OrgDirectory::default();
+            let members = MemberDirectory::default();
+            for (id, parent) in [
+                ("U", None),
+                ("C1", Some("U")),
+                ("C2", Some("U")),
+                ("B1", Some("C1")),
+                ("B2", Some("C2")),
+            ] {
+                orgs.insert(id, node(parent));
+            }
+            let ids = ["U", "C1", "C2", "B1", "B2", "X1", "X2", "X3", "X4"];
+            let first_parent: std::collections::HashMap<String, Option<String>> = orgs
+                .snapshot()
+                .into_iter()
+                .map(|(k, v)| (k, v.parent))
+                .collect();
+            let mut first_parent = first_parent;
+            let mut day = 0;
+            for _ in 0..60 {
+                day += 1;
+                let (scope, admin) = callers[next(callers.len())];
+                let org = ids[next(ids.len())];
+                let member = format!("M{}", next(4));
+                let at = (now() - TimeDelta::days(400) + TimeDelta::days(day)).to_rfc3339();
+                let value = match next(5) {
+                    0 => json!({"event_type": "org.created", "occurred_at": at, "org_id": org,
+                                "payload": {"name": "x", "kind": "group", "parent_id": ids[next(ids.len())]}}),
+                    1 => {
+                        json!({"event_type": "member.registered", "occurred_at": at, "org_id": org,
+                                "member_id": member, "payload": {"name": "x", "student_no": "1",
+                                "gender": "male", "grade": 2025, "major": "x", "class_name": "x"}})
+                    }
+                    2 => {
+                        json!({"event_type": "member.transferred_out", "occurred_at": at, "org_id": org,
+                                "member_id": member, "payload": {"to_org": "x"}})
+                    }
+                    3 => {
+                        json!({"event_type": "member.transferred_in", "occurred_at": at, "org_id": org,
+                                "member_id": member, "payload": {"from_org": "x", "stage": "full_member"}})
+                    }
+                    _ => json!({"event_type": "dues.paid", "occurred_at": at, "org_id": org,
+                                "member_id": member, "payload": {"period": "2026-01", "amount_fen": 20}}),
+                };
+                let event = valid(value);
+                let caller = WriteCaller {
+                    scope,
+                    admin,
+                    actor: "a",
+                };
+                let before = event.member_id.as_deref().and_then(|m| members.get(m));
+                if check(
+                    std::slice::from_ref(&event),
+                    caller,
+                    &orgs,
+                    &members,
+                    &Pointed::new(),
+                )
+                .is_err()
+                {
+                    continue;
+                }
+                accepted += 1;
+                // The event's own org is in scope (or it creates one under it).
+                if !matches!(event.payload, Payload::OrgCreated(_)) {
+                    assert!(
+                        orgs.is_within(&event.org_id, scope),
+                        "round {round}: {event:?} from {scope}"
+                    );
+                }
+                apply(&event, &orgs, &members);
+                // No org ever changes its parent.
+                for (id, n) in orgs.snapshot() {
+                    let first = first_parent.entry(id.clone()).or_insert(n.parent.clone());
+                    assert_eq!(*first, n.parent, "round {round}: {id} moved");
+                }
+                // A member leaves a scope only when it let them go, or by an admin.
+                if let (Some(before), Some(after)) = (
+                    before,
+                    event.member_id.as_deref().and_then(|m| members.get(m)),
+                ) {
+                    if before.org_id != after.org_id {
+                        assert!(
+                            admin
+                                || orgs.is_within(&before.org_id, scope)
+                                || before.status() != MemberStatus::Active,
+                            "round {round}: {scope} took {:?} from {}",
+                            event.member_id,
+                            before.org_id
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 300,
+            "the sequences exercise the rules: {accepted} accepted"
+        );
+    }
+}

@@ -44,6 +44,9 @@ impl Default for QueryLimits {
 #[derive(Debug, Clone)]
 pub struct QueryBounds {
     pub limits: QueryLimits,
+    /// Memory pool of one live `as_of` dashboard (every panel's model computed over the
+    /// events at once: more than one analyst query needs).
+    pub live_memory_limit: usize,
     pub max_concurrent: usize,
     pub queue_wait: Duration,
     pub total_memory: usize,
@@ -53,6 +56,7 @@ impl Default for QueryBounds {
     fn default() -> Self {
         Self {
             limits: QueryLimits::default(),
+            live_memory_limit: 3 << 30,
             max_concurrent: 4,
             queue_wait: Duration::from_secs(5),
             total_memory: 4 << 30,

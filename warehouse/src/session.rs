@@ -230,7 +230,7 @@ impl Warehouse {
         // Bounded like an analyst's query: a live answer is asked for by a request.
         let runtime = RuntimeEnv {
             memory_pool: Arc::new(QueryPool::new(
-                self.bounds.limits.memory_limit,
+                self.bounds.live_memory_limit,
                 self.budget.clone(),
             )),
             disk_manager: base_rt.disk_manager.clone(),
