@@ -404,3 +404,50 @@ async fn csv_is_safe_and_the_server_says_little() {
     let (_, known) = server.get("t-analyst", "/readyz").await;
     assert!(known["events_version"].is_u64(), "{known}");
 }
+
+/// The server's org tree (scope checks, the cockpit's breadcrumb and drill-down) and the
+/// `orgs` view agree after every kind of org event, retractions included.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_org_tree_and_the_orgs_view_agree() {
+    let (_scratch, server) = fixture_server("org-tree", "").await;
+    let created = uuid::Uuid::now_v7().to_string();
+    let steps = [
+        json!({"event_id": created, "event_type": "org.created", "occurred_at": "2026-05-01",
+               "org_id": "B5", "payload": {"name": "新支部", "kind": "branch", "parent_id": "C1"}}),
+        json!({"event_type": "org.renamed", "occurred_at": "2026-05-02", "org_id": "B5",
+               "payload": {"name": "新支部（更名）"}}),
+        json!({"event_type": "org.created", "occurred_at": "2026-05-03", "org_id": "G5",
+               "payload": {"name": "新小组", "kind": "group", "parent_id": "B5"}}),
+        json!({"event_type": "event.retracted", "occurred_at": "2026-05-04", "org_id": "B5",
+               "payload": {"event_id": created, "reason": "建错了"}}),
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let (status, body) = server.post_json("t-admin", step).await;
+        assert_eq!(status, 200, "step {i}: {body}");
+        // The tree reads the view again after a rename or retraction: give it a moment.
+        let mut last = (Value::Null, Value::Null);
+        for _ in 0..100 {
+            let view: Vec<Value> = server
+                .rows("SELECT org_id, name FROM orgs WHERE parent_id = 'C1' ORDER BY org_id")
+                .await
+                .into_iter()
+                .map(|r| json!([r["org_id"], r["name"]]))
+                .collect();
+            let (_, dash) = server
+                .get("t-admin", "/api/v1/dashboards/college?org=C1&from=2026-01&to=2026-05")
+                .await;
+            let tree: Vec<Value> = dash["org"]["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| json!([c["org_id"], c["name"]]))
+                .collect();
+            last = (json!(view), json!(tree));
+            if last.0 == last.1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(last.0, last.1, "step {i}: the view and the tree differ");
+    }
+}
