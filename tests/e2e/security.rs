@@ -434,7 +434,10 @@ async fn the_org_tree_and_the_orgs_view_agree() {
                 .map(|r| json!([r["org_id"], r["name"]]))
                 .collect();
             let (_, dash) = server
-                .get("t-admin", "/api/v1/dashboards/college?org=C1&from=2026-01&to=2026-05")
+                .get(
+                    "t-admin",
+                    "/api/v1/dashboards/college?org=C1&from=2026-01&to=2026-05",
+                )
                 .await;
             let tree: Vec<Value> = dash["org"]["children"]
                 .as_array()
