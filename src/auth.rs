@@ -8,7 +8,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::TokenConfig;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use warehouse::{Masking, ReadAccess};
+
+use crate::config::{AccessSettings, ConfigError, TokenConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,7 +103,16 @@ impl Caller {
 
 #[derive(Debug)]
 pub struct TokenStore {
-    entries: Vec<([u8; 32], Caller)>,
+    entries: Vec<TokenEntry>,
+}
+
+#[derive(Debug)]
+struct TokenEntry {
+    hash: [u8; 32],
+    caller: Caller,
+    /// The first instant the token no longer works.
+    expires_at: Option<DateTime<Utc>>,
+    revoked: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,10 +123,30 @@ pub enum TokenError {
     Role { name: String, role: String },
     #[error("token of `{name}`: sha256 must be 64 hex digits")]
     Hash { name: String },
+    #[error(
+        "token of `{name}`: expires_at `{value}` is neither an RFC 3339 instant nor a date (YYYY-MM-DD)"
+    )]
+    Expiry { name: String, value: String },
+}
+
+/// Why a presented token does not sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefused {
+    Unknown,
+    Expired,
+    Revoked,
 }
 
 impl TokenStore {
     pub fn from_config(tokens: &[TokenConfig]) -> Result<Self, TokenError> {
+        Self::with_revoked(tokens, &HashSet::new())
+    }
+
+    /// The configured tokens, those named in `revoked` refused from now on.
+    pub fn with_revoked(
+        tokens: &[TokenConfig],
+        revoked: &HashSet<String>,
+    ) -> Result<Self, TokenError> {
         let entries = tokens
             .iter()
             .map(|t| {
@@ -122,28 +157,126 @@ impl TokenStore {
                 let hash = parse_hex32(&t.sha256).ok_or_else(|| TokenError::Hash {
                     name: t.name.clone(),
                 })?;
-                Ok((
+                let expires_at = match t.expires_at.trim() {
+                    "" => None,
+                    text => Some(parse_expiry(text).ok_or_else(|| TokenError::Expiry {
+                        name: t.name.clone(),
+                        value: text.to_string(),
+                    })?),
+                };
+                Ok(TokenEntry {
                     hash,
-                    Caller {
+                    caller: Caller {
                         name: t.name.clone(),
                         role,
                         scope: t.org.clone(),
                     },
-                ))
+                    expires_at,
+                    revoked: revoked.contains(&t.name),
+                })
             })
             .collect::<Result<_, TokenError>>()?;
         Ok(Self { entries })
     }
 
-    pub fn authenticate(&self, token: &str) -> Option<Caller> {
+    /// The caller a token belongs to at `now`, or why it is refused.
+    pub fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<Caller, SignInRefused> {
         let presented = hash_token(token);
         let mut found = None;
-        for (hash, caller) in &self.entries {
-            if bool::from(hash.ct_eq(&presented)) {
-                found = Some(caller);
+        for entry in &self.entries {
+            if bool::from(entry.hash.ct_eq(&presented)) {
+                found = Some(entry);
             }
         }
-        found.cloned()
+        let entry = found.ok_or(SignInRefused::Unknown)?;
+        if entry.revoked {
+            return Err(SignInRefused::Revoked);
+        }
+        if entry.expires_at.is_some_and(|end| now >= end) {
+            return Err(SignInRefused::Expired);
+        }
+        Ok(entry.caller.clone())
+    }
+}
+
+/// `expires_at`: an instant, or a China date meaning "valid through that day".
+fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    Some(
+        next.and_local_timezone(warehouse::clock::china_time())
+            .single()?
+            .with_timezone(&Utc),
+    )
+}
+
+/// The token list in force, replaced whole when the config or the revoked list changes
+/// (SIGHUP, or the server's periodic look at the files).
+#[derive(Debug)]
+pub struct Tokens {
+    current: RwLock<Arc<TokenStore>>,
+}
+
+impl Tokens {
+    pub fn new(store: TokenStore) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(store)),
+        }
+    }
+
+    pub fn current(&self) -> Arc<TokenStore> {
+        self.current.read().expect("tokens lock poisoned").clone()
+    }
+
+    pub fn replace(&self, store: TokenStore) {
+        *self.current.write().expect("tokens lock poisoned") = Arc::new(store);
+    }
+}
+
+/// The names in a revoked-tokens file: one a line, `#` comments and blank lines skipped.
+pub fn read_revoked(path: &std::path::Path) -> std::io::Result<HashSet<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashSet::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// What each role sees of personal data (the settings `access.<role>`), and the
+/// [`ReadAccess`] of a caller: the one place a role becomes a reader's session.
+#[derive(Debug, Clone)]
+pub struct Maskings {
+    leader: Masking,
+    analyst: Masking,
+    secretary: Masking,
+}
+
+impl Maskings {
+    pub fn from_config(access: &AccessSettings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            leader: access.leader.masking("leader")?,
+            analyst: access.analyst.masking("analyst")?,
+            secretary: access.secretary.masking("secretary")?,
+        })
+    }
+
+    pub fn access(&self, caller: &Caller) -> ReadAccess {
+        let scope = caller.scope.as_str();
+        match caller.role {
+            Role::Admin => ReadAccess::admin(scope),
+            Role::Leader => ReadAccess::new(scope, self.leader.clone()),
+            Role::Secretary => ReadAccess::new(scope, self.secretary.clone()),
+            // Producers read nothing; were a route to let them, they would see least.
+            Role::Analyst | Role::Producer => ReadAccess::new(scope, self.analyst.clone()),
+        }
     }
 }
 
@@ -192,10 +325,56 @@ mod tests {
             role: "secretary".into(),
             org: "B1".into(),
             sha256: hash_token_hex(&token),
+            expires_at: String::new(),
         }])
         .unwrap();
-        assert_eq!(store.authenticate(&token).unwrap().role, Role::Secretary);
-        assert!(store.authenticate("dj_wrong").is_none());
+        let now = Utc::now();
+        assert_eq!(
+            store.authenticate(&token, now).unwrap().role,
+            Role::Secretary
+        );
+        assert_eq!(
+            store.authenticate("dj_wrong", now),
+            Err(SignInRefused::Unknown)
+        );
+    }
+
+    #[test]
+    fn tokens_end_by_date_or_revocation() {
+        let entry = |name: &str, expires_at: &str| TokenConfig {
+            name: name.into(),
+            role: "analyst".into(),
+            org: "U".into(),
+            sha256: hash_token_hex(name),
+            expires_at: expires_at.into(),
+        };
+        let tokens = [
+            entry("a", "2026-11-30"),
+            entry("b", "2026-11-30T12:00:00Z"),
+            entry("c", ""),
+        ];
+        let revoked = HashSet::from(["c".to_string()]);
+        let store = TokenStore::with_revoked(&tokens, &revoked).unwrap();
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        // Valid through 30 November, China time (16:00 UTC is midnight there).
+        assert!(store.authenticate("a", at("2026-11-30T15:59:59Z")).is_ok());
+        assert_eq!(
+            store.authenticate("a", at("2026-11-30T16:00:00Z")),
+            Err(SignInRefused::Expired)
+        );
+        assert!(store.authenticate("b", at("2026-11-30T11:59:59Z")).is_ok());
+        assert_eq!(
+            store.authenticate("b", at("2026-11-30T12:00:00Z")),
+            Err(SignInRefused::Expired)
+        );
+        assert_eq!(
+            store.authenticate("c", at("2020-01-01T00:00:00Z")),
+            Err(SignInRefused::Revoked)
+        );
+        assert!(matches!(
+            TokenStore::from_config(&[entry("d", "next week")]),
+            Err(TokenError::Expiry { .. })
+        ));
     }
 
     #[test]

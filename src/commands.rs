@@ -38,7 +38,15 @@ pub async fn sql_command(file: Option<&Path>, sets: &[String], args: SqlArgs) ->
         _ => return Err("give a query, or -f FILE".into()),
     };
     let (warehouse, _table) = open_warehouse(&config).await?;
-    let result = warehouse.query(&sql, &config.sql_limits()).await?;
+    let warehouse = std::sync::Arc::new(warehouse);
+    // At the machine: the operator reads everything, as an admin.
+    let result = warehouse
+        .query(
+            &warehouse::ReadAccess::operator(),
+            &sql,
+            &config.sql_limits(),
+        )
+        .await?;
     match args.output {
         SqlOutput::Table => {
             println!(
@@ -193,10 +201,52 @@ pub enum TokenCommand {
     },
     /// Print the SHA-256 of an existing token.
     Hash { token: String },
+    /// Revoke the token of NAME: its name is added to the revoked list beside the
+    /// config (`access.revoked_file`); a running server refuses it within seconds.
+    Revoke {
+        /// The token's `name` in the config.
+        name: String,
+    },
 }
 
-pub fn token_command(cmd: TokenCommand) -> CommandResult {
+pub fn token_command(
+    file: Option<&std::path::Path>,
+    sets: &[String],
+    cmd: TokenCommand,
+) -> CommandResult {
     match cmd {
+        TokenCommand::Revoke { name } => {
+            let file = file.ok_or("token revoke needs the server's config: --config FILE")?;
+            let config = crate::server::load_config(Some(file), sets, Vec::new())?;
+            if !config.tokens.iter().any(|t| t.name == name) {
+                return Err(format!(
+                    "no token named `{name}` in {} (known: {})",
+                    file.display(),
+                    config
+                        .tokens
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+                .into());
+            }
+            let revoked = crate::server::revoked_file(&config, file);
+            if crate::auth::read_revoked(&revoked)?.contains(&name) {
+                println!("`{name}` was already revoked ({})", revoked.display());
+                return Ok(());
+            }
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&revoked)?;
+            writeln!(out, "{name}")?;
+            println!(
+                "revoked `{name}` ({}); a running server refuses it within access.reload_secs, or at once on SIGHUP",
+                revoked.display()
+            );
+        }
         TokenCommand::New { name, role, org } => {
             Role::parse(&role).ok_or_else(|| {
                 format!("unknown role `{role}` (admin, leader, analyst, secretary, producer)")

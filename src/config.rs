@@ -27,6 +27,7 @@ pub struct Config {
     pub dashboards: DashboardSettings,
     pub mail: MailConfig,
     pub clock: ClockSettings,
+    pub access: AccessSettings,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
 }
@@ -100,6 +101,10 @@ pub struct SqlSettings {
     pub max_concurrent: usize,
     /// How long a query waits for a place before the answer is 503 with Retry-After.
     pub queue_timeout_ms: u64,
+    /// Bounded queries one token may run at once (SQL and live dashboards together);
+    /// beyond it the answer is 429 with Retry-After at once, so one caller cannot take
+    /// every place of `max_concurrent`.
+    pub max_concurrent_per_token: usize,
 }
 
 /// Where the warning digests go: an SMTP server, or (no host) `.eml` files in `outbox`.
@@ -219,6 +224,116 @@ pub struct TokenConfig {
     pub org: String,
     /// Hex SHA-256 of the token (`dangjian token new` prints both).
     pub sha256: String,
+    /// When the token stops working (RFC 3339, or a China date: valid through that
+    /// day); empty = never.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expires_at: String,
+}
+
+/// Who sees what: personal data per role, the audit trail, sign-in throttling, tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessSettings {
+    /// Mixed into every pseudonym analysts see; change it and every pseudonym changes
+    /// (keep it secret and fixed, or analysts' saved joins break).
+    pub pseudonym_salt: String,
+    /// What leaders see of each kind of personal data.
+    pub leader: RoleMasking,
+    /// What analysts see.
+    pub analyst: RoleMasking,
+    /// What secretaries see (within their own subtree).
+    pub secretary: RoleMasking,
+    /// Failed sign-ins one client address may make in a burst before 429.
+    pub sign_in_burst: u32,
+    /// … and one more try per this many seconds after.
+    pub sign_in_refill_secs: u64,
+    /// A file of revoked token names, one a line (`dangjian token revoke NAME` appends);
+    /// empty = `revoked-tokens` beside the config file. Read again with the config.
+    pub revoked_file: String,
+    /// How often the server looks whether the config or the revoked list changed (a
+    /// SIGHUP reloads at once).
+    pub reload_secs: u64,
+    /// Rows of the `audit` table older than this are deleted by the vacuum schedule.
+    pub audit_retention_days: u64,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        Self {
+            pseudonym_salt: String::new(),
+            leader: RoleMasking::from(&warehouse::Masking::leader()),
+            analyst: RoleMasking::from(&warehouse::Masking::analyst()),
+            secretary: RoleMasking::from(&warehouse::Masking::clear()),
+            sign_in_burst: 10,
+            sign_in_refill_secs: 6,
+            revoked_file: String::new(),
+            reload_secs: 2,
+            audit_retention_days: 400,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// What one role sees of each kind of personal data: `clear`, `masked`, `pseudonym`,
+/// `year` or `removed` (see `warehouse::access::Treatment`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleMasking {
+    pub name: String,
+    pub student_no: String,
+    pub email: String,
+    pub phone: String,
+    pub birth_date: String,
+    pub free_text: String,
+}
+
+impl Default for RoleMasking {
+    fn default() -> Self {
+        Self::from(&warehouse::Masking::clear())
+    }
+}
+
+impl From<&warehouse::Masking> for RoleMasking {
+    fn from(m: &warehouse::Masking) -> Self {
+        use warehouse::access::PersonalKind as K;
+        let t = |k| m.treatment(k).as_str().to_string();
+        Self {
+            name: t(K::Name),
+            student_no: t(K::StudentNo),
+            email: t(K::Email),
+            phone: t(K::Phone),
+            birth_date: t(K::BirthDate),
+            free_text: t(K::FreeText),
+        }
+    }
+}
+
+impl RoleMasking {
+    /// The masking these settings describe; `role` names the section in the error.
+    pub fn masking(&self, role: &str) -> Result<warehouse::Masking, ConfigError> {
+        use warehouse::access::{PersonalKind as K, Treatment};
+        let mut masking = warehouse::Masking::clear();
+        for (kind, value) in [
+            (K::Name, &self.name),
+            (K::StudentNo, &self.student_no),
+            (K::Email, &self.email),
+            (K::Phone, &self.phone),
+            (K::BirthDate, &self.birth_date),
+            (K::FreeText, &self.free_text),
+        ] {
+            let treatment = Treatment::parse(value).ok_or_else(|| ConfigError::Invalid {
+                message: format!(
+                    "access.{role}.{}: `{value}` is not one of {}",
+                    kind.as_str(),
+                    Treatment::NAMES
+                ),
+            })?;
+            masking = masking.with(kind, treatment);
+        }
+        Ok(masking)
+    }
 }
 
 impl Default for Config {
@@ -235,6 +350,7 @@ impl Default for Config {
             dashboards: DashboardSettings::default(),
             mail: MailConfig::default(),
             clock: ClockSettings::default(),
+            access: AccessSettings::default(),
             tokens: Vec::new(),
         }
     }
@@ -269,8 +385,9 @@ impl Default for SqlSettings {
             timeout_secs: 30,
             memory_limit_bytes: 1 << 30,
             total_memory_bytes: 4 << 30,
-            max_concurrent: 4,
+            max_concurrent: 8,
             queue_timeout_ms: 5_000,
+            max_concurrent_per_token: 2,
         }
     }
 }

@@ -22,6 +22,7 @@ mod config;
 mod demo;
 mod http;
 mod server;
+mod throttle;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,7 +97,7 @@ fn main() -> ExitCode {
             Command::Warnings(cmd) => {
                 commands::warnings_command(cli.config.as_deref(), &cli.set, cmd).await
             }
-            Command::Token(cmd) => commands::token_command(cmd),
+            Command::Token(cmd) => commands::token_command(cli.config.as_deref(), &cli.set, cmd),
             Command::Config => commands::config_command(),
         }
     });

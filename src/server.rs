@@ -2,7 +2,7 @@
 //! shutdown (stop accepting, finish requests, commit what is queued, exit 0).
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,9 +13,10 @@ use warehouse::queries::QueryCatalog;
 use warehouse::{StorageRoot, Warehouse};
 
 use crate::CommandResult;
-use crate::auth::TokenStore;
+use crate::auth::{Maskings, TokenStore, Tokens};
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::throttle::{CallerSlots, SignInThrottle};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -72,7 +73,9 @@ pub fn init_tracing(filter: &str) {
 pub async fn serve_command(file: Option<&Path>, sets: &[String], args: ServeArgs) -> CommandResult {
     let config = load_config(file, sets, args.as_sets())?;
     init_tracing(&config.log.filter);
-    let app = App::build(config).await?;
+    let app = App::build(config)
+        .await?
+        .with_reload(file, [sets.to_vec(), args.as_sets()].concat());
     let listener = TcpListener::bind(&app.state.config.listen).await?;
     app.print_banner(&listener, &[])?;
     app.serve(listener, shutdown_signal()).await
@@ -91,7 +94,16 @@ pub async fn open_warehouse(
     }
     .with_params(config.queries.param_text());
     let (warehouse, table) = Warehouse::open(root, catalog).await?;
-    Ok((warehouse.with_bounds(config.query_bounds()), table))
+    let personal = warehouse::access::PersonalFields::new(
+        ingest::catalogue::PERSONAL_FIELDS,
+        config.access.pseudonym_salt.as_str(),
+    );
+    Ok((
+        warehouse
+            .with_bounds(config.query_bounds())
+            .with_personal_fields(personal),
+        table,
+    ))
 }
 
 /// Opens the warehouse and starts its ingest writer: what every command that writes
@@ -108,6 +120,9 @@ pub async fn open_for_ingest(
 
 pub struct App {
     pub state: AppState,
+    /// Where the tokens are read again from while serving: the config file and the
+    /// `--set` overrides it was loaded with.
+    reload: Option<(PathBuf, Vec<String>)>,
 }
 
 impl App {
@@ -119,16 +134,22 @@ impl App {
         }
         let (warehouse, ingest) = open_for_ingest(&config).await?;
         tracing::info!(root = %warehouse.root().url(), version = ?warehouse.events_version(), orgs = warehouse.orgs().len(), "warehouse open");
-        Self::from_parts(config, warehouse, ingest)
+        Self::from_parts(config, warehouse, ingest).await
     }
 
     /// An app over an already open warehouse and running writer (the demo loads first).
-    pub fn from_parts(
+    pub async fn from_parts(
         config: Config,
         warehouse: Arc<Warehouse>,
         ingest: Arc<Ingestor>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let tokens = TokenStore::from_config(&config.tokens)?;
+        let maskings = Maskings::from_config(&config.access)?;
+        let slots = CallerSlots::new(config.sql.max_concurrent_per_token);
+        let sign_ins = Arc::new(SignInThrottle::new(
+            config.access.sign_in_burst,
+            std::time::Duration::from_secs(config.access.sign_in_refill_secs),
+        ));
         // One clock for the process: the writer's, handed to everything else.
         let clock = ingest.clock().clone();
         let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
@@ -141,6 +162,7 @@ impl App {
                 ))
                 .with_cache_entries(config.dashboards.cache_entries),
         );
+        let audit = Arc::new(warehouse::audit::AuditLog::start(&warehouse).await?);
         let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
         let warnings = Arc::new(dashboards::WarningEngine::new(
             warehouse.clone(),
@@ -149,12 +171,17 @@ impl App {
             config.link_base(),
         )?);
         Ok(Self {
+            reload: None,
             state: AppState {
                 config: Arc::new(config),
                 clock,
                 warehouse,
                 ingest,
-                tokens: Arc::new(tokens),
+                tokens: Arc::new(Tokens::new(tokens)),
+                maskings: Arc::new(maskings),
+                slots,
+                audit,
+                sign_ins,
                 runner,
                 cockpit,
                 warnings,
@@ -162,6 +189,13 @@ impl App {
                 ready: Arc::new(AtomicBool::new(true)),
             },
         })
+    }
+
+    /// Reads the tokens again from `file` (with the same `--set` overrides) and its
+    /// revoked list on SIGHUP, and when either file changes (`access.reload_secs`).
+    pub fn with_reload(mut self, file: Option<&Path>, sets: Vec<String>) -> Self {
+        self.reload = file.map(|f| (f.to_path_buf(), sets));
+        self
     }
 
     /// The URL users reach the server at.
@@ -240,13 +274,21 @@ impl App {
             }
             _ => None,
         };
-        axum::serve(listener, router)
+        let reload = self
+            .reload
+            .map(|(file, sets)| tokio::spawn(reload_tokens(state.clone(), file, sets)));
+        // The client address is what failed sign-ins are counted by.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 ready.store(false, Ordering::Relaxed);
                 tracing::info!("shutdown requested: finishing requests in flight");
             })
             .await?;
+        if let Some(reload) = reload {
+            reload.abort();
+        }
         stop_scheduler.send(()).ok();
         if let Some(vacuum) = vacuum {
             // A vacuum under way in the writer finishes before the writer stops.
@@ -255,9 +297,71 @@ impl App {
         if let Some(scheduler) = scheduler {
             scheduler.await.ok();
         }
+        state.audit.shutdown().await;
         state.ingest.shutdown().await;
         tracing::info!(version = ?state.warehouse.events_version(), "stopped cleanly");
         Ok(())
+    }
+}
+
+/// The revoked-tokens file of a config file: `access.revoked_file`, else
+/// `revoked-tokens` beside the config.
+pub fn revoked_file(config: &Config, file: &Path) -> PathBuf {
+    if config.access.revoked_file.is_empty() {
+        file.with_file_name("revoked-tokens")
+    } else {
+        PathBuf::from(&config.access.revoked_file)
+    }
+}
+
+/// Keeps the tokens in force current: on SIGHUP, and whenever the config file or the
+/// revoked list changed (looked at every `access.reload_secs`). A config that does not
+/// load keeps the tokens as they were and says why. Only the tokens are reloaded; other
+/// settings need a restart.
+async fn reload_tokens(state: AppState, file: PathBuf, sets: Vec<String>) {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let stamps = |config: &Config| {
+        let revoked = revoked_file(config, &file);
+        (modified(&file), modified(&revoked))
+    };
+    let mut seen = stamps(&state.config);
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let every = std::time::Duration::from_secs(state.config.access.reload_secs.max(1));
+    loop {
+        #[cfg(unix)]
+        let signalled = async {
+            match hangup.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        let forced = tokio::select! {
+            () = signalled => true,
+            () = tokio::time::sleep(every) => false,
+        };
+        let now = stamps(&state.config);
+        if !forced && now == seen {
+            continue;
+        }
+        seen = now;
+        let loaded = load_config(Some(&file), &sets, Vec::new()).and_then(|config| {
+            let revoked = crate::auth::read_revoked(&revoked_file(&config, &file))?;
+            Ok(TokenStore::with_revoked(&config.tokens, &revoked)?)
+        });
+        match loaded {
+            Ok(tokens) => {
+                state.tokens.replace(tokens);
+                tracing::info!(config = %file.display(), "tokens reloaded");
+            }
+            Err(e) => {
+                tracing::error!(config = %file.display(), error = %e, "tokens not reloaded: the config does not load")
+            }
+        }
     }
 }
 
@@ -311,6 +415,13 @@ async fn vacuum_on_schedule(state: AppState, schedule: dashboards::scheduler::Mo
                 "scheduled vacuum done"
             ),
             Err(e) => tracing::error!(error = %e, "scheduled vacuum failed"),
+        }
+        let days = chrono::TimeDelta::days(state.config.access.audit_retention_days as i64);
+        match warehouse::audit::AuditLog::expire(&state.warehouse, now - days, retention).await {
+            Ok((rows, files)) => {
+                tracing::info!(rows, files, "audit records past their retention deleted")
+            }
+            Err(e) => tracing::error!(error = %e, "audit retention failed"),
         }
     }
 }

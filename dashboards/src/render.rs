@@ -199,14 +199,26 @@ impl Cockpit {
     /// from; otherwise it is rendered and, if every panel read a materialised table
     /// and none failed, stored.
     pub async fn render_json(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         org: &str,
         period: Period,
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Arc<Encoded>> {
         let spec = self.spec(id)?;
-        if as_of.is_some() || !self.cache.enabled() {
+        if as_of.is_some() {
+            // Live work runs on the query runtime, like analyst SQL.
+            let (this, id, org) = (self.clone(), id.to_string(), org.to_string());
+            let executor = self.runner.warehouse().executor().clone();
+            let (value, _) = executor
+                .run(async move {
+                    let spec = this.spec(&id)?;
+                    this.render_spec(spec, &org, period, as_of).await
+                })
+                .await??;
+            return Ok(encode(&value));
+        }
+        if !self.cache.enabled() {
             let (value, _) = self.render_spec(spec, org, period, as_of).await?;
             return Ok(encode(&value));
         }
@@ -615,7 +627,7 @@ mod tests {
 
     /// A warehouse in memory with the org tree U → C1 and one materialised model
     /// counting each org's events; a cockpit over one dashboard of that model.
-    async fn cockpit() -> (Cockpit, Arc<ingest::Ingestor>) {
+    async fn cockpit() -> (Arc<Cockpit>, Arc<ingest::Ingestor>) {
         use warehouse::queries::{QueryCatalog, QueryKind};
         use warehouse::{StorageRoot, Warehouse};
 
@@ -671,7 +683,7 @@ mod tests {
         let specs =
             Specs::load([("counts.toml".into(), spec.into())], warehouse.catalog()).unwrap();
         let runner = Arc::new(ModelRunner::new(warehouse));
-        (Cockpit::new(specs, runner), ingest)
+        (Arc::new(Cockpit::new(specs, runner)), ingest)
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -755,7 +767,7 @@ mod tests {
         assert!(names.contains(&"学院二（更名）".to_string()), "{names:?}");
         assert!(!names.contains(&"学院二".to_string()), "{names:?}");
 
-        let off = Cockpit::new(cockpit.specs.clone(), runner).with_cache_entries(0);
+        let off = Arc::new(Cockpit::new(cockpit.specs.clone(), runner).with_cache_entries(0));
         off.render_json("counts", "U", period, None).await.unwrap();
         assert!(off.cache.is_empty());
     }

@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, de};
 use serde_json::Value;
+pub use warehouse::access::{PersonalField, PersonalKind};
 
 use crate::FieldError;
 
@@ -717,6 +718,64 @@ catalogue! {
     WarningResolved = "warning.resolved", WarningResolved, member: false, "预警解除";
 }
 
+/// The personal data of the catalogue, named once: every payload field that holds a
+/// person's name, contact data, ids or free text that can hold them. Readers' sessions
+/// mask these by role (`warehouse::access`); a test checks each against its payload type.
+pub const PERSONAL_FIELDS: &[PersonalField] = {
+    use PersonalKind::*;
+    const fn member(
+        event_type: &'static str,
+        field: &'static str,
+        kind: PersonalKind,
+    ) -> PersonalField {
+        PersonalField {
+            event_type,
+            field,
+            kind,
+            person: None,
+        }
+    }
+    &[
+        member("member.registered", "name", Name),
+        member("member.registered", "student_no", StudentNo),
+        member("member.registered", "email", Email),
+        member("member.registered", "phone", Phone),
+        member("member.registered", "birth_date", BirthDate),
+        PersonalField {
+            event_type: "org.secretary_appointed",
+            field: "name",
+            kind: Name,
+            person: Some("secretary_id"),
+        },
+        PersonalField {
+            event_type: "org.secretary_appointed",
+            field: "email",
+            kind: Email,
+            person: Some("secretary_id"),
+        },
+        member("member.applied", "note", FreeText),
+        member("member.talked", "note", FreeText),
+        member("member.activist_designated", "note", FreeText),
+        member("member.activist_assessed", "note", FreeText),
+        member("member.development_target_designated", "note", FreeText),
+        member("member.political_review_completed", "note", FreeText),
+        member("member.admitted_probationary", "note", FreeText),
+        member("member.admission_approved", "note", FreeText),
+        member("member.probation_extended", "reason", FreeText),
+        member("member.converted_full", "note", FreeText),
+        member("member.conversion_approved", "note", FreeText),
+        member("member.graduated", "note", FreeText),
+        member("member.left", "reason", FreeText),
+        member("org.dissolved", "reason", FreeText),
+        member("post.created", "title", FreeText),
+        member("event.retracted", "reason", FreeText),
+        // A warning's text names the member it is about; an acknowledgement's note is
+        // whatever the secretary wrote.
+        member("warning.raised", "detail", FreeText),
+        member("warning.acknowledged", "note", FreeText),
+    ]
+};
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -794,6 +853,26 @@ mod tests {
 
     fn err(t: EventType, v: Value) -> Invalid {
         Payload::parse(t, v).unwrap_err()
+    }
+
+    /// Each personal field names a text field of its event type's payload (a typo would
+    /// leave that field unmasked).
+    #[test]
+    fn personal_fields_are_payload_fields() {
+        for f in PERSONAL_FIELDS {
+            let t = EventType::parse(f.event_type)
+                .unwrap_or_else(|| panic!("{}: no such event type", f.event_type));
+            let mut probe = serde_json::Map::new();
+            probe.insert(f.field.to_string(), json!("x@example.cn"));
+            if let Err((field, message)) = Payload::parse(t, Value::Object(probe)) {
+                assert!(
+                    !(message.starts_with("unknown field") && field.ends_with(f.field)),
+                    "{}.{}: {message}",
+                    f.event_type,
+                    f.field
+                );
+            }
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 use warehouse::OrgDirectory;
-use warehouse::members::{MemberDirectory, MemberStatus};
+use warehouse::members::{HomeChange, MemberDirectory, MemberStatus};
 
 use crate::{EventType, Payload, ValidEvent};
 
@@ -135,6 +135,20 @@ pub async fn admit(
     Ok(events.into_iter().map(|e| e.recorded_by(actor)).collect())
 }
 
+/// How a committed event moves a person's home, if it does: the one mapping the writer
+/// applies after a commit (and the tests' model of it).
+pub fn home_change(e: &ValidEvent) -> Option<(&str, HomeChange<'_>)> {
+    let member = e.member_id.as_deref()?;
+    let change = match e.event_type {
+        EventType::MemberRegistered => HomeChange::Registered { org_id: &e.org_id },
+        EventType::MemberTransferredIn => HomeChange::TransferredIn { org_id: &e.org_id },
+        EventType::MemberTransferredOut => HomeChange::TransferredOut,
+        EventType::MemberLeft => HomeChange::Left,
+        _ => return None,
+    };
+    Some((member, change))
+}
+
 /// Looks up the stored events that the request's retractions name.
 pub async fn pointed(
     warehouse: &warehouse::Warehouse,
@@ -197,52 +211,40 @@ pub fn check(
                 ),
             ));
         }
+        // A new org is checked by its parent. One that exists is checked like any event
+        // for it (below); the writer then refuses a second creation (409 `org_exists`)
+        // or acknowledges a retry of the same event as a duplicate.
         if let Payload::OrgCreated(new) = &e.payload {
-            if orgs.get(&e.org_id).is_some() {
-                // An org that exists: the writer refuses a second creation (409), or
-                // acknowledges a retry of the same event as a duplicate. Outside the
-                // scope it is refused here, like any event for that org.
-                if !orgs.is_within(&e.org_id, scope) {
-                    return Err(forbidden(
-                        index,
-                        "org_out_of_scope",
-                        "org_id",
-                        format!(
-                            "event {index} is for org `{}`, outside the scope `{scope}` of this token",
-                            e.org_id
-                        ),
-                    ));
+            if orgs.get(&e.org_id).is_none() {
+                match &new.parent_id {
+                    Some(parent) if in_scope(&parent.0, &created) => {}
+                    Some(parent) => {
+                        return Err(forbidden(
+                            index,
+                            "org_out_of_scope",
+                            "payload.parent_id",
+                            format!(
+                                "event {index} creates `{}` under `{}`, outside the scope `{scope}` of this token",
+                                e.org_id, parent.0
+                            ),
+                        ));
+                    }
+                    None if orgs.is_empty() && e.org_id == scope => {}
+                    None => {
+                        return Err(forbidden(
+                            index,
+                            "org_out_of_scope",
+                            "payload.parent_id",
+                            format!(
+                                "event {index} creates `{}` without a parent: only the first org of the tree (the university) has none, created by a token scoped to it",
+                                e.org_id
+                            ),
+                        ));
+                    }
                 }
+                created.push(&e.org_id);
                 continue;
             }
-            match &new.parent_id {
-                Some(parent) if in_scope(&parent.0, &created) => {}
-                Some(parent) => {
-                    return Err(forbidden(
-                        index,
-                        "org_out_of_scope",
-                        "payload.parent_id",
-                        format!(
-                            "event {index} creates `{}` under `{}`, outside the scope `{scope}` of this token",
-                            e.org_id, parent.0
-                        ),
-                    ));
-                }
-                None if orgs.is_empty() && e.org_id == scope => {}
-                None => {
-                    return Err(forbidden(
-                        index,
-                        "org_out_of_scope",
-                        "payload.parent_id",
-                        format!(
-                            "event {index} creates `{}` without a parent: only the first org of the tree (the university) has none, created by a token scoped to it",
-                            e.org_id
-                        ),
-                    ));
-                }
-            }
-            created.push(&e.org_id);
-            continue;
         }
         if !in_scope(&e.org_id, &created) {
             return Err(forbidden(
@@ -375,7 +377,6 @@ fn check_member(
 mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
     use serde_json::{Value, json};
-    use warehouse::members::HomeChange;
     use warehouse::orgs::OrgNode;
 
     use super::*;
@@ -417,17 +418,9 @@ mod tests {
                 );
             }
         }
-        let Some(m) = e.member_id.as_deref() else {
-            return;
-        };
-        let change = match e.event_type {
-            EventType::MemberRegistered => HomeChange::Registered { org_id: &e.org_id },
-            EventType::MemberTransferredIn => HomeChange::TransferredIn { org_id: &e.org_id },
-            EventType::MemberTransferredOut => HomeChange::TransferredOut,
-            EventType::MemberLeft => HomeChange::Left,
-            _ => return,
-        };
-        members.apply(m, e.occurred_at, change);
+        if let Some((member, change)) = home_change(e) {
+            members.apply(member, e.occurred_at, change);
+        }
     }
 
     /// Random sequences of org and member events from tokens of different scopes never

@@ -173,8 +173,8 @@ impl std::fmt::Debug for Ingestor {
 }
 
 impl Ingestor {
-    /// Rebuilds the id index from the table and starts the writer task, which owns
-    /// `table` from here on.
+    /// Rebuilds the id index and the member directory from the table and starts the
+    /// writer task, which owns `table` from here on and keeps both current.
     pub async fn start(
         warehouse: Arc<Warehouse>,
         table: DeltaTable,
@@ -187,6 +187,7 @@ impl Ingestor {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "rebuilt the event id index"
         );
+        warehouse.load_members().await?;
         let snapshot = table.snapshot().map_err(commit_failed)?;
         let last_txn = snapshot
             .transaction_version(table.log_store().as_ref(), APP_ID)
@@ -661,6 +662,7 @@ impl Writer {
                 let version = durable.version;
                 self.index.extend(pending);
                 self.note_orgs(&rows);
+                self.note_members(&rows);
                 if !rows.is_empty() {
                     self.warehouse.acknowledge(version);
                 }
@@ -988,26 +990,16 @@ impl Writer {
 
     /// Where the committed events move people (see `warehouse::members`).
     fn note_members(&self, rows: &[ValidEvent]) {
-        use warehouse::members::HomeChange;
         for e in rows {
-            let Some(member) = e.member_id.as_deref() else {
-                continue;
-            };
-            let change = match e.event_type {
-                EventType::MemberRegistered => HomeChange::Registered { org_id: &e.org_id },
-                EventType::MemberTransferredIn => HomeChange::TransferredIn { org_id: &e.org_id },
-                EventType::MemberTransferredOut => HomeChange::TransferredOut,
-                EventType::MemberLeft => HomeChange::Left,
-                _ => continue,
-            };
-            self.warehouse
-                .members()
-                .apply(member, e.occurred_at, change);
+            if let Some((member, change)) = crate::rules::home_change(e) {
+                self.warehouse
+                    .members()
+                    .apply(member, e.occurred_at, change);
+            }
         }
     }
 
     fn note_orgs(&self, rows: &[ValidEvent]) {
-        self.note_members(rows);
         for e in rows {
             if let Payload::OrgCreated(created) = &e.payload {
                 self.warehouse.orgs().insert(

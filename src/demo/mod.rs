@@ -106,7 +106,11 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let tokens = demo_tokens(&plan);
     config.tokens = tokens.iter().map(|(t, _)| t.clone()).collect();
     write_demo_files(&args.data_dir, &config, &tokens)?;
-    let app = App::from_parts(config, warehouse, ingest.clone())?;
+    // Tokens revoked in the demo's config folder take effect while it serves.
+    let config_file = args.data_dir.join("dangjian.toml");
+    let app = App::from_parts(config, warehouse, ingest.clone())
+        .await?
+        .with_reload(Some(&config_file), Vec::new());
     run_warnings(&app, today).await;
     if args.no_serve {
         ingest.shutdown().await;
@@ -245,6 +249,7 @@ fn demo_tokens(plan: &DemoPlan) -> Vec<(TokenConfig, String)> {
                     role: role.to_string(),
                     org: org.clone(),
                     sha256: hash_token_hex(&token),
+                    expires_at: String::new(),
                 },
                 token,
             )

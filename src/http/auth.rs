@@ -7,7 +7,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::{ApiError, AppState};
-use crate::auth::{Caller, Permission};
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+
+use crate::auth::{Caller, Permission, SignInRefused};
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -17,16 +21,43 @@ impl FromRequestParts<AppState> for Caller {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
                 .with_field("Authorization")
         };
+        // Addresses that failed too often are not even looked at until they may retry.
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let now = std::time::Instant::now();
+        if let Some(wait) = client.and_then(|ip| state.sign_ins.blocked(ip, now)) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sign_ins",
+                format!("too many failed sign-ins from this address; retry in {wait} s"),
+            )
+            .with_retry_after(wait));
+        }
+        let failed = |message: &str| {
+            if let Some(ip) = client {
+                state.sign_ins.failed(ip, now);
+            }
+            unauthorized(message)
+        };
         let header = parts
             .headers
             .get(AUTHORIZATION)
             .ok_or_else(|| unauthorized("send `Authorization: Bearer <token>`"))?;
         let token = bearer_value(header)
-            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            .ok_or_else(|| failed("the Authorization header must be `Bearer <token>`"))?;
         state
             .tokens
-            .authenticate(token)
-            .ok_or_else(|| unauthorized("unknown token"))
+            .current()
+            .authenticate(token, state.clock.now())
+            .map_err(|refused| {
+                failed(match refused {
+                    SignInRefused::Unknown => "unknown token",
+                    SignInRefused::Expired => "this token has expired",
+                    SignInRefused::Revoked => "this token has been revoked",
+                })
+            })
     }
 }
 

@@ -67,6 +67,8 @@ pub async fn show(
                 })
         })
         .transpose()?;
+    // A live answer is bounded work, counted among the caller's queries.
+    let _slot = as_of.map(|_| app.slot(&caller)).transpose()?;
     let answer = app.cockpit.render_json(&id, &org, period, as_of).await?;
     let json = (header::CONTENT_TYPE, "application/json");
     let vary = (header::VARY, "accept-encoding");

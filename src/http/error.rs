@@ -83,9 +83,15 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
+        // The audit trail records which error a request ended in.
+        response.extensions_mut().insert(ErrorKey(self.error));
         response
     }
 }
+
+/// The `error` key of an answer, for the audit middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorKey(pub &'static str);
 
 impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {

@@ -16,7 +16,12 @@ pub async fn healthz() -> Json<Value> {
 /// Ready or shutting down; the table's version only for a caller with a token (an
 /// anonymous prober learns nothing about the data).
 pub async fn readyz(State(app): State<AppState>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    let known = super::auth::bearer(&headers).is_some_and(|t| app.tokens.authenticate(t).is_some());
+    let known = super::auth::bearer(&headers).is_some_and(|t| {
+        app.tokens
+            .current()
+            .authenticate(t, app.clock.now())
+            .is_ok()
+    });
     let (status, text) = if app.ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ready")
     } else {

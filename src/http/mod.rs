@@ -15,6 +15,7 @@
 //! | `POST /api/v1/warnings/{id}/ack` | secretary of the org or above, admin | acknowledge |
 //! | `GET /`, `GET /assets/{*path}` | anyone | the web cockpit (it signs in with a token) |
 
+mod audit;
 mod auth;
 mod dashboards;
 mod error;
@@ -44,8 +45,9 @@ use warehouse::Warehouse;
 
 pub use error::ApiError;
 
-use crate::auth::TokenStore;
+use crate::auth::{Caller, Maskings, Tokens};
 use crate::config::Config;
+use crate::throttle::{CallerSlots, SignInThrottle, Slot};
 
 /// Everything a handler may need, shared by `Arc`.
 #[derive(Clone)]
@@ -55,7 +57,16 @@ pub struct AppState {
     pub clock: warehouse::SharedClock,
     pub warehouse: Arc<Warehouse>,
     pub ingest: Arc<Ingestor>,
-    pub tokens: Arc<TokenStore>,
+    /// The tokens in force (replaced when the config or the revoked list changes).
+    pub tokens: Arc<Tokens>,
+    /// What each role sees of personal data: a caller's reader session.
+    pub maskings: Arc<Maskings>,
+    /// Bounded queries each token runs at once (`sql.max_concurrent_per_token`).
+    pub slots: Arc<CallerSlots>,
+    /// Failed sign-ins per client address.
+    pub sign_ins: Arc<SignInThrottle>,
+    /// The audit trail of every data access.
+    pub audit: Arc<warehouse::audit::AuditLog>,
     /// Materialises the models; the scheduler and the dashboards share it.
     pub runner: Arc<::dashboards::ModelRunner>,
     /// The dashboard specs and their rendering.
@@ -66,6 +77,29 @@ pub struct AppState {
     pub acks: Arc<tokio::sync::Mutex<()>>,
     /// False once shutdown began: `/readyz` turns 503 so balancers stop sending.
     pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// The reader session of `caller`: their scope, their role's masking.
+    pub fn access(&self, caller: &Caller) -> warehouse::ReadAccess {
+        self.maskings.access(caller)
+    }
+
+    /// A place for one more bounded query of `caller` (429 with `Retry-After` when
+    /// `sql.max_concurrent_per_token` of theirs run now); hold it while the work runs.
+    pub fn slot(&self, caller: &Caller) -> Result<Slot, ApiError> {
+        self.slots.take(&caller.name).ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_queries",
+                format!(
+                    "{} queries of this token are running, the most at once (sql.max_concurrent_per_token); retry when one has finished",
+                    self.slots.per_token()
+                ),
+            )
+            .with_retry_after(2)
+        })
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -83,7 +117,12 @@ pub fn router(state: AppState) -> Router {
         .route("/warnings", get(warnings::list))
         .route("/warnings/{id}/ack", post(warnings::acknowledge))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestDecompressionLayer::new().gzip(true));
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ));
+    let cors = cors(&state.config.access.cors_origins);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -109,6 +148,33 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(security_headers))
                 .layer(CompressionLayer::new().gzip(true)),
         )
+        .layer(tower::util::option_layer(cors))
+}
+
+/// CORS for the origins of `access.cors_origins` only (none by default: the cockpit is
+/// served from this origin and needs none).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "access.cors_origins: not a valid origin, ignored");
+                None
+            }
+        })
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// The page's Content-Security-Policy: scripts, styles and connections only from this

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use warehouse::QueryResult;
 use warehouse::arrow::datatypes::SchemaRef;
 
+use super::audit::AuditNote;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Permission};
 
@@ -38,11 +39,35 @@ pub async fn run(
     Query(params): Query<SqlParams>,
     headers: HeaderMap,
     body: Bytes,
+) -> Response {
+    let mut note = AuditNote::default();
+    let mut response = answer(&app, &caller, &params, &headers, &body, &mut note)
+        .await
+        .into_response();
+    // The audit trail gets the query's text and rows, whether it succeeded or not.
+    response.extensions_mut().insert(note);
+    response
+}
+
+async fn answer(
+    app: &AppState,
+    caller: &Caller,
+    params: &SqlParams,
+    headers: &HeaderMap,
+    body: &[u8],
+    note: &mut AuditNote,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Sql)?;
-    let answer = negotiate(params.format.as_deref(), &headers)?;
-    let sql = read_sql(&headers, &body)?;
-    let result = app.warehouse.query(&sql, &app.config.sql_limits()).await?;
+    let answer = negotiate(params.format.as_deref(), headers)?;
+    let sql = read_sql(headers, body)?;
+    note.target = sql.clone();
+    let _slot = app.slot(caller)?;
+    let access = app.access(caller);
+    let result = app
+        .warehouse
+        .query(&access, &sql, &app.config.sql_limits())
+        .await?;
+    note.rows = Some(result.rows as u64);
     tracing::info!(
         rows = result.rows,
         truncated = result.truncated,

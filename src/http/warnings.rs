@@ -79,7 +79,8 @@ pub async fn list(
                   last_raised_at DESC, warning_id",
         predicates.join(" AND ")
     );
-    let mut rows = query(&app, &sql).await?;
+    // In the caller's own session: their scope, and personal data as their role sees it.
+    let mut rows = app.warehouse.rows_as(&app.access(&caller), &sql).await?;
     for row in rows.iter_mut().filter_map(Value::as_object_mut) {
         decorate(&app, row);
     }

@@ -105,21 +105,8 @@ async fn tokens_roles_and_scopes() {
     assert!(me["now"].as_str().unwrap().starts_with("2026-11-2"), "{me}");
 
     // Health needs no token.
-    let health = server
-        .client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    let ready: Value = server
-        .client
-        .get(format!("{}/readyz", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (health, _) = server.get_public("/healthz").await;
+    assert_eq!(health, 200);
+    let (_, ready) = server.get_public("/readyz").await;
     assert_eq!(ready["status"], "ready");
 }

@@ -4,6 +4,8 @@
 //! - `ingest`: round trips, bad input, exactly-once, concurrency, restarts, SIGKILL, SIGTERM;
 //! - `sql`: the read-only and limit rules of the SQL endpoint, formats, the CLI;
 //! - `access`: the token / role / scope matrix;
+//! - `scoped`: reads in the caller's scope, masked personal data, the audit trail, tokens
+//!   that end;
 //! - `security`: writes by meaning, server-owned events, bounded work, safe CSV, what the
 //!   server does not say;
 //! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
@@ -19,6 +21,7 @@ mod dashboards;
 #[path = "../support/fixed_demo.rs"]
 mod fixed_demo;
 mod ingest;
+mod scoped;
 mod security;
 mod slt;
 mod snapshots;

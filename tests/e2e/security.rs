@@ -306,13 +306,8 @@ async fn every_query_is_bounded() {
         second.1
     );
     // The server itself still answers.
-    let health = server
-        .client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
+    let (health, _) = server.get_public("/healthz").await;
+    assert_eq!(health, 200);
 }
 
 /// Findings 5 and 6: formulas in CSV, and what the server says.
@@ -391,15 +386,7 @@ async fn csv_is_safe_and_the_server_says_little() {
         }
     }
     // Readiness says ready; the table's version only to a token.
-    let anonymous: Value = server
-        .client
-        .get(format!("{}/readyz", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, anonymous) = server.get_public("/readyz").await;
     assert_eq!(anonymous, json!({"status": "ready"}));
     let (_, known) = server.get("t-analyst", "/readyz").await;
     assert!(known["events_version"].is_u64(), "{known}");
@@ -453,4 +440,105 @@ async fn the_org_tree_and_the_orgs_view_agree() {
         }
         assert_eq!(last.0, last.1, "step {i}: the view and the tree differ");
     }
+}
+
+/// Finding 4 under load: 20 live `as_of` dashboards and 20 heavy queries at once. The
+/// server keeps answering `/healthz` and small queries within 100 ms (heavy work runs
+/// on the query runtime, each token has its share of places), and its resident memory
+/// stays under the configured pools.
+#[tokio::test(flavor = "multi_thread")]
+async fn heavy_load_leaves_the_server_responsive() {
+    const POOL: u64 = 512 << 20;
+    let (_scratch, server) = fixture_server(
+        "load",
+        &format!(
+            "[sql]\nmax_concurrent = 6\nmax_concurrent_per_token = 2\ntotal_memory_bytes = {POOL}\n\
+             memory_limit_bytes = {}\ntimeout_secs = 6\nqueue_timeout_ms = 200\n\
+             [dashboards]\nlive_memory_limit_bytes = {}\n",
+            POOL / 2,
+            POOL / 2
+        ),
+    )
+    .await;
+    let pid = server.child.id();
+    let rss = move || -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb << 10
+    };
+    // Warm the admin's session (planned once per kind of reader), as a client would.
+    assert_eq!(server.sql("t-admin", "SELECT 1").await.0, 200);
+    let before = rss();
+
+    let heavy = |i: usize| {
+        let server = &server;
+        async move {
+            if i.is_multiple_of(2) {
+                let path = "/api/v1/dashboards/university?as_of=2100-01-01T00:00:00Z";
+                server.get("t-leader", path).await.0
+            } else if i % 4 == 1 {
+                let sql =
+                    "SELECT count(*) AS n FROM generate_series(1, 2000000000) t(v) WHERE v % 7 = 3";
+                server.sql("t-analyst", sql).await.0
+            } else {
+                let sql = "SELECT v % 50000000 AS k, count(*) AS n FROM generate_series(1, 400000000) t(v) GROUP BY 1";
+                server.sql("t-analyst", sql).await.0
+            }
+        }
+    };
+    let probes = async {
+        let mut health = Vec::new();
+        let mut small = Vec::new();
+        let mut peak = 0;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(6) {
+            let t = Instant::now();
+            assert_eq!(server.get_public("/healthz").await.0, 200);
+            health.push(t.elapsed());
+            let t = Instant::now();
+            let (status, body) = server.sql("t-admin", "SELECT 1 AS one").await;
+            assert_eq!(status, 200, "{body}");
+            small.push(t.elapsed());
+            peak = peak.max(rss());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (health, small, peak)
+    };
+    let (statuses, (health, small, peak)) =
+        tokio::join!(futures::future::join_all((0..40).map(heavy)), async {
+            // Let the heavy requests arrive first.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            probes.await
+        });
+    for status in &statuses {
+        assert!(
+            [200, 422, 429, 503].contains(status),
+            "heavy work is answered or refused: {statuses:?}"
+        );
+    }
+    assert!(statuses.contains(&429), "per-token share: {statuses:?}");
+    let worst = |v: &[Duration]| v.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "load: {} health probes, worst {:?}; {} small queries, worst {:?}; rss {} → {} MiB; answers {statuses:?}",
+        health.len(),
+        worst(&health),
+        small.len(),
+        worst(&small),
+        before >> 20,
+        peak >> 20
+    );
+    assert!(health.len() >= 20, "{}", health.len());
+    assert!(worst(&health) < Duration::from_millis(100), "{health:?}");
+    assert!(worst(&small) < Duration::from_millis(100), "{small:?}");
+    assert!(
+        peak < before + POOL,
+        "resident memory {} MiB grew past the pools ({} MiB before, {} MiB of pools)",
+        peak >> 20,
+        before >> 20,
+        POOL >> 20
+    );
 }

@@ -433,6 +433,35 @@ test('the SQL console runs a saved query, pages the result and downloads CSV', a
   }
 });
 
+// Reads in scope: the console answers from the caller's session (tests/e2e/scoped.rs has the
+// whole matrix); here as a user sees it.
+test('the SQL console counts only the leader\'s college, and shows an analyst pseudonyms', async () => {
+  const college = TOKENS.find((x) => x.role === 'leader' && x.org !== token('admin').org);
+  assert.ok(college, 'a college leader among the demo tokens');
+  const run = async (tok, sql) => {
+    const s = await open({ tok, viewport: SCREEN });
+    const { page } = s;
+    await page.goto(`${BASE}/#/sql`);
+    await waitFor(page, 'sql');
+    await page.fill('#sql-editor', sql);
+    await page.click('#sql-run');
+    await waitFor(page, 'sql', 'ready');
+    await page.waitForSelector('#sql-result table tbody tr');
+    const cells = await page.$$eval('#sql-result tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    s.assertClean();
+    await s.close();
+    return cells;
+  };
+  const colleges = await run(college, "SELECT substr(org_id, 1, strpos(org_id || '-', '-') - 1) AS college, count(*) AS people FROM people GROUP BY 1 ORDER BY 1");
+  assert.deepEqual(colleges.map((r) => r[0]), [college.org], `only ${college.org}: ${JSON.stringify(colleges)}`);
+  const names = await run(token('analyst'), 'SELECT name, phone FROM people ORDER BY member_id LIMIT 20');
+  assert.equal(names.length, 20);
+  for (const [name, phone] of names) {
+    assert.match(name, /^P-[0-9a-f]{8}$/, `a pseudonym, not a name: ${name}`);
+    assert.ok(!/\d{11}/.test(phone), `no phone number: ${phone}`);
+  }
+});
+
 test('a bad query shows the server\'s error', async () => {
   const s = await open({ tok: token('analyst') });
   const { page } = s;

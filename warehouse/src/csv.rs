@@ -21,6 +21,16 @@ pub fn is_formula(text: &str) -> bool {
     )
 }
 
+/// `text` as a spreadsheet reads it as text: prefixed with `'` when it looks like a
+/// formula.
+pub fn defuse(text: &str) -> std::borrow::Cow<'_, str> {
+    if is_formula(text) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// Writes `batches` as CSV with a header row (the header alone when there are none).
 pub fn write_csv(
     schema: &SchemaRef,
@@ -44,15 +54,11 @@ pub fn write_csv(
 
 /// A header name as a CSV cell (quoted when it needs to be, defused like any text).
 fn cell(name: &str) -> String {
-    let name = if is_formula(name) {
-        format!("'{name}")
-    } else {
-        name.to_string()
-    };
+    let name = defuse(name);
     if name.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", name.replace('"', "\"\""))
     } else {
-        name
+        name.into_owned()
     }
 }
 
@@ -62,11 +68,7 @@ fn defused(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let name = if is_formula(field.name()) {
-            format!("'{}", field.name())
-        } else {
-            field.name().clone()
-        };
+        let name = defuse(field.name()).into_owned();
         let text = matches!(
             field.data_type(),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..)
@@ -74,18 +76,7 @@ fn defused(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
         if text {
             let strings = cast(column, &DataType::Utf8)?;
             let strings = strings.as_string::<i32>();
-            let safe: StringArray = strings
-                .iter()
-                .map(|v| {
-                    v.map(|s| {
-                        if is_formula(s) {
-                            format!("'{s}")
-                        } else {
-                            s.to_string()
-                        }
-                    })
-                })
-                .collect();
+            let safe: StringArray = strings.iter().map(|v| v.map(defuse)).collect();
             fields.push(Field::new(name, DataType::Utf8, field.is_nullable()));
             columns.push(Arc::new(safe));
         } else {

@@ -62,6 +62,18 @@ pub enum Error {
     #[error("the server is busy: {reason}; retry in a moment")]
     Busy { reason: String },
 
+    #[error("the query runtime could not start: {source}")]
+    Runtime {
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the query was cancelled (the server is shutting down)")]
+    Cancelled,
+
+    #[error("the query failed unexpectedly")]
+    QueryPanicked,
+
     #[error("query execution failed: {source}")]
     Execution {
         #[source]
@@ -80,7 +92,8 @@ impl Error {
             Error::InvalidStorageUrl { .. } | Error::QueryFile { .. } | Error::View { .. } => {
                 Fault::Internal
             }
-            Error::Delta { .. } | Error::Busy { .. } => Fault::External,
+            Error::Runtime { .. } | Error::QueryPanicked => Fault::Internal,
+            Error::Delta { .. } | Error::Busy { .. } | Error::Cancelled => Fault::External,
             Error::Execution { source } => match source.find_root() {
                 DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => Fault::External,
                 _ => Fault::Internal,
@@ -101,6 +114,9 @@ impl Error {
             Error::Timeout { .. } => "query_timeout",
             Error::MemoryLimit { .. } => "query_memory_exceeded",
             Error::Busy { .. } => "server_busy",
+            Error::Runtime { .. } => "runtime_failed",
+            Error::Cancelled => "query_cancelled",
+            Error::QueryPanicked => "query_failed",
             Error::Execution { .. } => "query_failed",
         }
     }

@@ -7,6 +7,10 @@
 //!
 //! ## Layout
 //!
+//! - [`access`]: readers' sessions: `events` narrowed to the caller's org subtree and
+//!   personal data masked for their role, in the scan (no SQL gets around it).
+//! - [`audit`]: the audit trail, every data access appended to the Delta table `audit`
+//!   in groups (admins alone read it).
 //! - [`bounded`]: `repeat`, `lpad`, `rpad`, `array_repeat` refusing values over 16 MiB
 //!   (their one allocation is outside any memory pool).
 //! - [`budget`]: memory for queries: a pool per query drawing on one budget for the
@@ -14,6 +18,8 @@
 //! - [`clock`]: the injected clock (wall, shifted to a configured day, or manual) and
 //!   China Standard Time, the calendar of every rule.
 //! - [`csv`]: CSV answers safe for spreadsheets (formula-like text cells prefixed).
+//! - [`executor`]: a tokio runtime of its own where analyst SQL and live dashboards run,
+//!   so heavy queries never hold the server's worker threads.
 //! - [`paths`]: the one module that knows storage locations (table URLs under the root).
 //! - [`events`]: the schema of the `events` table and opening / creating it.
 //! - [`local`]: the local-directory object store, whose log listings cost what they
@@ -42,12 +48,15 @@
 //! This crate knows nothing of HTTP; the `dangjian` binary maps [`Error`] to status codes
 //! through [`Error::fault`].
 
+pub mod access;
+pub mod audit;
 pub mod bounded;
 pub mod budget;
 pub mod clock;
 pub mod csv;
 pub mod error;
 pub mod events;
+pub mod executor;
 pub mod json;
 pub mod live;
 pub mod local;
@@ -60,6 +69,7 @@ pub mod sandbox;
 pub mod session;
 pub mod stats;
 
+pub use access::{Masking, ReadAccess};
 pub use clock::{Clock, SharedClock};
 pub use datafusion;
 pub use deltalake;

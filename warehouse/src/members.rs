@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -60,6 +61,9 @@ pub enum HomeChange<'a> {
 #[derive(Debug, Default)]
 pub struct MemberDirectory {
     homes: RwLock<HashMap<String, MemberHome>>,
+    /// Bumped by every change, so a scoped session's set of members in its scope can
+    /// tell when to read the directory again.
+    generation: AtomicU64,
 }
 
 impl MemberDirectory {
@@ -82,9 +86,26 @@ impl MemberDirectory {
         self.len() == 0
     }
 
+    /// How many times the directory has changed; equal numbers mean the same homes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The people whose home org satisfies `within` (a read scope's members).
+    pub fn homed_in(&self, within: impl Fn(&str) -> bool) -> Vec<String> {
+        self.homes
+            .read()
+            .expect("member directory lock poisoned")
+            .iter()
+            .filter(|(_, home)| within(&home.org_id))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Applies one committed event.
     pub fn apply(&self, member_id: &str, at: DateTime<Utc>, change: HomeChange<'_>) {
         let mut homes = self.homes.write().expect("member directory lock poisoned");
+        self.generation.fetch_add(1, Ordering::Release);
         let moved = |home: &mut MemberHome, org_id: &str| {
             if at >= home.since {
                 home.org_id = org_id.to_string();
@@ -139,6 +160,7 @@ impl MemberDirectory {
     /// Replaces every entry (a reload from the `people` view).
     pub fn replace_all(&self, homes: HashMap<String, MemberHome>) {
         *self.homes.write().expect("member directory lock poisoned") = homes;
+        self.generation.fetch_add(1, Ordering::Release);
     }
 }
 

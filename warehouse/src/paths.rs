@@ -2,7 +2,7 @@
 //!
 //! The root is an `object_store` URL: a local directory (default `./data/warehouse`),
 //! `memory://` for tests, or `s3://bucket/prefix` once the `s3` feature is switched on.
-//! Tables live under it as `events/`, `models/<name>/` and `runs/<name>/`.
+//! Tables live under it as `events/`, `audit/`, `models/<name>/` and `runs/<name>/`.
 
 use url::Url;
 
@@ -82,6 +82,11 @@ impl StorageRoot {
     /// The materialised result of one cockpit model.
     pub fn model_table(&self, model: &str) -> Url {
         self.child(&format!("models/{model}/"))
+    }
+
+    /// The audit trail: who read what (admins only).
+    pub fn audit_table(&self) -> Url {
+        self.child("audit/")
     }
 
     /// The run history of the scheduler.

@@ -4,6 +4,7 @@
 //! error can name it), and DataFusion's own `SQLOptions` refuse DDL, DML and
 //! statements while planning.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -13,6 +14,7 @@ use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
 
+use crate::access::ReadAccess;
 use crate::{Error, Result, Warehouse};
 
 #[derive(Debug, Clone)]
@@ -151,12 +153,29 @@ fn statement_kind(statement: &Statement) -> String {
 }
 
 impl Warehouse {
-    /// Runs an analyst's query within `limits`.
-    pub async fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {
+    /// Runs a reader's query within `limits`, in the session of their `access` (their
+    /// scope, their masking; see [`crate::access`]).
+    pub async fn query(
+        self: &Arc<Self>,
+        access: &ReadAccess,
+        sql: &str,
+        limits: &QueryLimits,
+    ) -> Result<QueryResult> {
         let explain = check_read_only(sql)?;
         let started = Instant::now();
         let _place = self.admit().await?;
-        let ctx = self.bounded_context(limits.memory_limit);
+        let this = self.clone();
+        let access = access.clone();
+        let limit = limits.memory_limit;
+        // Planning a reader's session the first time is work too: not on the caller's
+        // runtime either.
+        let ctx = self
+            .executor()
+            .run(async move {
+                let state = this.reader_state(&access).await?;
+                Ok::<_, Error>(this.bounded_context_over(&state, limit))
+            })
+            .await??;
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -164,9 +183,10 @@ impl Warehouse {
         let memory_limit = limits.memory_limit;
         let row_limit = limits.row_limit;
         let byte_limit = limits.result_bytes;
+        let sql = sql.to_string();
         let run = async move {
             let df = ctx
-                .sql_with_options(sql, options)
+                .sql_with_options(&sql, options)
                 .await
                 .map_err(|e| Error::from_query(e, memory_limit))?;
             let schema = df.schema().inner().clone();
@@ -198,8 +218,11 @@ impl Warehouse {
             }
             Ok::<_, Error>((schema, batches, rows, truncated))
         };
-        let (schema, batches, rows, truncated) = tokio::time::timeout(limits.timeout, run)
-            .await
+        // On the query runtime, so that the server's own threads stay free to answer.
+        let (schema, batches, rows, truncated) = self
+            .executor()
+            .run(tokio::time::timeout(limits.timeout, run))
+            .await?
             .map_err(|_| Error::Timeout {
                 limit: limits.timeout,
             })?

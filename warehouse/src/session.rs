@@ -4,11 +4,14 @@
 //! functions, the statistics UDFs and every view of `queries/views/`. Each query gets a
 //! cheap copy of it with its own memory pool, sharing the catalog and object stores.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -18,8 +21,10 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
 
+use crate::access::{InScope, MaskPayload, PersonalFields, ReadAccess};
 use crate::budget::{MemoryBudget, QueryPool};
 use crate::events;
+use crate::executor::QueryExecutor;
 use crate::live::LiveTable;
 use crate::members::{MemberDirectory, MemberHome};
 use crate::orgs::{OrgDirectory, OrgNode};
@@ -41,6 +46,15 @@ pub struct Warehouse {
     bounds: QueryBounds,
     budget: Arc<MemoryBudget>,
     admission: Arc<tokio::sync::Semaphore>,
+    /// Where bounded work (analyst SQL, live dashboards) runs: not the caller's runtime.
+    executor: Arc<QueryExecutor>,
+    /// The catalogue's personal fields, masked in readers' sessions.
+    personal: Arc<PersonalFields>,
+    /// One planned session per kind of reader (scope × masking × audit), built on first
+    /// use and reused: planning the views and models takes longer than most queries.
+    readers: std::sync::Mutex<HashMap<ReadAccess, Arc<tokio::sync::OnceCell<SessionState>>>>,
+    /// Tables only admins read (the audit trail), registered in their sessions.
+    admin_tables: std::sync::Mutex<Vec<(String, Arc<dyn TableProvider>)>>,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -86,14 +100,138 @@ impl Warehouse {
             members: Arc::new(MemberDirectory::default()),
             catalog: Arc::new(catalog),
             bounds: QueryBounds::default(),
-            budget: MemoryBudget::new(QueryBounds::default().total_memory),
-            admission: Arc::new(tokio::sync::Semaphore::new(
-                QueryBounds::default().max_concurrent,
-            )),
-        };
+            budget: MemoryBudget::new(0),
+            admission: Arc::new(tokio::sync::Semaphore::new(0)),
+            executor: Arc::new(QueryExecutor::per_core()?),
+            personal: Arc::new(PersonalFields::default()),
+            readers: Default::default(),
+            admin_tables: Default::default(),
+        }
+        .with_bounds(QueryBounds::default());
         warehouse.load_orgs().await?;
-        warehouse.load_members().await?;
         Ok((warehouse, table))
+    }
+
+    /// The personal fields of the event catalogue, and the salt of pseudonyms: what a
+    /// reader's [`Masking`](crate::access::Masking) applies to.
+    pub fn with_personal_fields(mut self, fields: PersonalFields) -> Self {
+        self.personal = Arc::new(fields);
+        self
+    }
+
+    pub fn personal_fields(&self) -> &Arc<PersonalFields> {
+        &self.personal
+    }
+
+    /// Registers a table that only admins' sessions see (e.g. the audit trail).
+    pub fn add_admin_table(&self, name: &str, table: Arc<dyn TableProvider>) {
+        self.admin_tables
+            .lock()
+            .expect("admin tables lock poisoned")
+            .push((name.to_string(), table));
+        // Sessions planned before it do not have it.
+        self.readers.lock().expect("readers lock poisoned").clear();
+    }
+
+    /// Whether `scope` is the top of the org tree (it holds every org, also those
+    /// created later).
+    pub fn covers_all(&self, scope: &str) -> bool {
+        scope == crate::access::WHOLE_TREE
+            || matches!(self.orgs.get(scope), Some(node) if node.parent.is_none())
+    }
+
+    /// The session state a reader with `access` queries in: `events` narrowed to the
+    /// scope and masked for the role in the scan (see [`crate::access`]), every view and
+    /// model planned over it, and the admin tables for admins. Planned once per kind of
+    /// reader and reused.
+    pub async fn reader_state(&self, access: &ReadAccess) -> Result<SessionState> {
+        if !access.admin && access.masking.is_clear() && self.covers_all(&access.scope) {
+            return Ok(self.base.clone());
+        }
+        // Readers asking at once wait for one planning of their session.
+        let cell = self
+            .readers
+            .lock()
+            .expect("readers lock poisoned")
+            .entry(access.clone())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.plan_reader(access))
+            .await
+            .cloned()
+    }
+
+    async fn plan_reader(&self, access: &ReadAccess) -> Result<SessionState> {
+        let state = new_state(self.base.runtime_env().clone())?;
+        let ctx = SessionContext::new_with_state(state);
+        ctx.register_table(events::TABLE, self.reader_events(access)?)
+            .map_err(|e| Error::Execution { source: e })?;
+        plan_queries(&ctx, &self.catalog, Views::Planned).await?;
+        if access.admin {
+            for (name, table) in self
+                .admin_tables
+                .lock()
+                .expect("admin tables lock poisoned")
+                .iter()
+            {
+                ctx.register_table(name.as_str(), table.clone())
+                    .map_err(|e| Error::Execution { source: e })?;
+            }
+        }
+        Ok(ctx.state())
+    }
+
+    /// `events` as a reader sees it: a plan over the live table (which is registered
+    /// nowhere in their session) that keeps the scope's events and masks payloads.
+    fn reader_events(&self, access: &ReadAccess) -> Result<Arc<dyn TableProvider>> {
+        use datafusion::datasource::provider_as_source;
+        use datafusion::logical_expr::expr::ScalarFunction;
+        use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
+        let failed = |source| Error::View {
+            view: "events (scoped)".into(),
+            source,
+        };
+        let live: Arc<dyn TableProvider> = self.events.clone();
+        let schema = live.schema();
+        let mut plan = LogicalPlanBuilder::scan(events::TABLE, provider_as_source(live), None)
+            .map_err(failed)?;
+        if !self.covers_all(&access.scope) {
+            let in_scope = Arc::new(InScope::udf(
+                &access.scope,
+                self.orgs.clone(),
+                self.members.clone(),
+            ));
+            plan = plan
+                .filter(Expr::ScalarFunction(ScalarFunction::new_udf(
+                    in_scope,
+                    vec![col(events::ORG_ID), col(events::MEMBER_ID)],
+                )))
+                .map_err(failed)?;
+        }
+        if !access.masking.is_clear() {
+            let mask = Arc::new(MaskPayload::udf(
+                self.personal.clone(),
+                access.masking.clone(),
+            ));
+            let columns = schema.fields().iter().map(|f| {
+                if f.name() == events::PAYLOAD {
+                    Expr::ScalarFunction(ScalarFunction::new_udf(
+                        mask.clone(),
+                        vec![
+                            col(events::EVENT_TYPE),
+                            col(events::MEMBER_ID),
+                            col(events::PAYLOAD),
+                        ],
+                    ))
+                    .alias(events::PAYLOAD)
+                } else {
+                    col(f.name())
+                }
+            });
+            plan = plan.project(columns).map_err(failed)?;
+        }
+        let plan = plan.build().map_err(failed)?;
+        Ok(Arc::new(ViewTable::new(plan, None)))
     }
 
     /// Sets what bounded work may take: per query and for the whole process.
@@ -123,6 +261,11 @@ impl Warehouse {
                 ),
             }),
         }
+    }
+
+    /// The runtime that bounded work runs on (see [`crate::executor`]).
+    pub fn executor(&self) -> &Arc<QueryExecutor> {
+        &self.executor
     }
 
     /// Bytes the bounded queries hold now (of [`QueryBounds::total_memory`]).
@@ -204,18 +347,28 @@ impl Warehouse {
     /// A session whose memory is bounded to `limit` bytes; past it, operators fail
     /// with `ResourcesExhausted` instead of spilling or growing.
     pub fn bounded_context(&self, limit: usize) -> SessionContext {
-        self.context_with_pool(Arc::new(QueryPool::new(limit, self.budget.clone())))
+        self.bounded_context_over(&self.base, limit)
+    }
+
+    /// [`Self::bounded_context`] over a reader's session state.
+    pub fn bounded_context_over(&self, state: &SessionState, limit: usize) -> SessionContext {
+        Self::context_over(state, Arc::new(QueryPool::new(limit, self.budget.clone())))
     }
 
     fn context_with_pool(&self, pool: Arc<dyn MemoryPool>) -> SessionContext {
-        let base_rt = self.base.runtime_env();
+        Self::context_over(&self.base, pool)
+    }
+
+    /// A session over `state` (the base, or a reader's) with its own memory pool.
+    pub(crate) fn context_over(state: &SessionState, pool: Arc<dyn MemoryPool>) -> SessionContext {
+        let base_rt = state.runtime_env();
         let runtime = RuntimeEnv {
             memory_pool: pool,
             disk_manager: base_rt.disk_manager.clone(),
             cache_manager: base_rt.cache_manager.clone(),
             object_store_registry: base_rt.object_store_registry.clone(),
         };
-        let state = SessionStateBuilder::new_from_existing(self.base.clone())
+        let state = SessionStateBuilder::new_from_existing(state.clone())
             .with_runtime_env(Arc::new(runtime))
             .build();
         SessionContext::new_with_state(state)
@@ -269,6 +422,23 @@ impl Warehouse {
             .map_err(|e| Error::Execution { source: e })?;
         plan_queries(&ctx, &self.catalog, Views::Computed).await?;
         Ok(ctx)
+    }
+
+    /// Runs an internal query (no bounds) in the session of a reader with `access`
+    /// (e.g. the warnings list a caller asks for), answering its rows as JSON objects.
+    pub async fn rows_as(
+        self: &Arc<Self>,
+        access: &ReadAccess,
+        sql: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let (this, access, sql) = (self.clone(), access.clone(), sql.to_string());
+        self.executor
+            .run(async move {
+                let state = this.reader_state(&access).await?;
+                let ctx = Self::context_over(&state, Arc::new(UnboundedMemoryPool::default()));
+                Self::rows_in(&ctx, &sql).await
+            })
+            .await?
     }
 
     /// Runs `sql` in `ctx` (e.g. a [`Self::batch_context`]) and answers its rows as
@@ -337,8 +507,9 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Reads where each person belongs from the `people` view: at start-up, and again
-    /// after a retraction (a catalogue without that view leaves the directory empty,
+    /// Reads where each person belongs from the `people` view: when the ingest writer
+    /// starts (it keeps the directory current from then on; read-only commands need
+    /// none of it), and again after a retraction (a catalogue without that view leaves the directory empty,
     /// and the member write rules with it).
     pub async fn load_members(&self) -> Result<()> {
         if !self
