@@ -124,16 +124,22 @@ pub async fn vacuum_command(
         |h| std::time::Duration::from_secs(h * 3600),
     );
     let (warehouse, ingest) = open_for_ingest(&config).await?;
-    let runner = dashboards::ModelRunner::new(warehouse);
+    let runner = dashboards::ModelRunner::new(warehouse.clone());
     let outcome = crate::server::vacuum_all(&ingest, &runner, retention).await;
+    let now = ingest.clock().now();
     ingest.shutdown().await;
     let (events, models) = outcome?;
+    let (audit_rows, audit_files) =
+        crate::server::expire_audit(&warehouse, &config, now, retention).await?;
     println!(
-        "vacuum (files removed more than {} h ago): events {} file(s) deleted, now version {}; models {} file(s) deleted",
+        "vacuum (files removed more than {} h ago): events {} file(s) deleted, now version {}; models {} file(s) deleted; audit {} row(s) past {} days and {} file(s) deleted",
         retention.as_secs() / 3600,
         events.files_deleted,
         events.version,
-        models
+        models,
+        audit_rows,
+        config.access.audit_retention_days,
+        audit_files
     );
     Ok(())
 }

@@ -399,6 +399,21 @@ pub async fn vacuum_all(
     Ok((events, models))
 }
 
+/// Deletes the audit rows older than `access.audit_retention_days` before `now`, then
+/// vacuums the audit table's files removed more than `retention` ago; answers both counts.
+pub async fn expire_audit(
+    warehouse: &Warehouse,
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+    retention: std::time::Duration,
+) -> Result<(u64, usize), warehouse::Error> {
+    let days = chrono::TimeDelta::days(config.access.audit_retention_days as i64);
+    let (rows, files) =
+        warehouse::audit::AuditLog::expire(warehouse, now - days, retention).await?;
+    tracing::info!(rows, files, "audit records past their retention deleted");
+    Ok((rows, files))
+}
+
 /// Runs [`vacuum_all`] at every time of `schedule` (`scheduler.vacuum`).
 async fn vacuum_on_schedule(state: AppState, schedule: dashboards::scheduler::ModelSchedule) {
     let retention = state.config.vacuum_retention();
@@ -416,12 +431,8 @@ async fn vacuum_on_schedule(state: AppState, schedule: dashboards::scheduler::Mo
             ),
             Err(e) => tracing::error!(error = %e, "scheduled vacuum failed"),
         }
-        let days = chrono::TimeDelta::days(state.config.access.audit_retention_days as i64);
-        match warehouse::audit::AuditLog::expire(&state.warehouse, now - days, retention).await {
-            Ok((rows, files)) => {
-                tracing::info!(rows, files, "audit records past their retention deleted")
-            }
-            Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        if let Err(e) = expire_audit(&state.warehouse, &state.config, now, retention).await {
+            tracing::error!(error = %e, "audit retention failed");
         }
     }
 }

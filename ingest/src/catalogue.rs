@@ -1,7 +1,7 @@
 //! The event catalogue: every kind of Party-affairs action dangjian records, with its
 //! typed payload and the rules a payload must keep.
 //!
-//! The names follow DOMAIN.md. Payloads refuse unknown fields (a typo is an error, not
+//! The names follow the domain brief, `docs/domain.md`. Payloads refuse unknown fields (a typo is an error, not
 //! silently dropped data), and each value type checks its own form: [`Id`], [`Period`]
 //! (`YYYY-MM`), [`Fen`] (an amount in fen, ≥ 0), [`Amount`] (hours, minutes, scores ≥ 0),
 //! [`Date`] (`YYYY-MM-DD`). Rules across fields (a score within its maximum, a probation

@@ -480,6 +480,15 @@ async fn every_access_is_audited() {
         200
     );
     assert_eq!(server.get("dj_not_a_token", "/api/v1/whoami").await.0, 401);
+    let ack = format!("/api/v1/warnings/{}/ack", uuid::Uuid::now_v7());
+    let response = server
+        .client
+        .post(format!("{}{ack}", server.url))
+        .bearer_auth("t-secretary-b1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
     assert_eq!(
         server
             .get("t-leader-c1", "/api/v1/dashboards/college?org=C2")
@@ -508,6 +517,7 @@ async fn every_access_is_audited() {
             "t-leader-c1",
             403,
         ),
+        ("ack", format!("POST {ack}"), "t-secretary-b1", 404),
     ];
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

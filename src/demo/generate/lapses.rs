@@ -1,4 +1,4 @@
-//! The planted lapses: one case for every early-warning rule of DOMAIN.md, at fixed ids
+//! The planted lapses: one case for every early-warning rule of `docs/domain.md`, at fixed ids
 //! in the first college (C01, 计算机学院) and at dates relative to `today`, so that the
 //! warnings have something to find whatever the seed and the day.
 //!
