@@ -32,7 +32,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, StringArray, StringViewArray,
+};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -522,13 +524,13 @@ impl ScalarUDFImpl for InScope {
             ));
         };
         let (org, member) = (text_array(org, rows)?, text_array(member, rows)?);
-        let (org, member) = (org.as_string::<i32>(), member.as_string::<i32>());
+        let (org, member) = (Texts::of(&org), Texts::of(&member));
         let set = self.set();
         let out: BooleanArray = (0..rows)
             .map(|i| {
                 Some(
-                    (!org.is_null(i) && set.orgs.contains(org.value(i)))
-                        || (!member.is_null(i) && set.members.contains(member.value(i))),
+                    org.get(i).is_some_and(|o| set.orgs.contains(o))
+                        || member.get(i).is_some_and(|m| set.members.contains(m)),
                 )
             })
             .collect();
@@ -576,8 +578,13 @@ impl ScalarUDFImpl for MaskPayload {
         &self.signature
     }
 
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Utf8)
+    /// The payload's own string type (the Parquet scan gives views): no copy into
+    /// another layout for the many batches that hold no personal data.
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(match arg_types.get(2) {
+            Some(DataType::Utf8View) => DataType::Utf8View,
+            _ => DataType::Utf8,
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
@@ -589,18 +596,13 @@ impl ScalarUDFImpl for MaskPayload {
         };
         let payload = text_array(payload, rows)?;
         let (kind, member) = (text_array(kind, rows)?, text_array(member, rows)?);
-        let (kind, member, text) = (
-            kind.as_string::<i32>(),
-            member.as_string::<i32>(),
-            payload.as_string::<i32>(),
-        );
+        let (kind, member, text) = (Texts::of(&kind), Texts::of(&member), Texts::of(&payload));
         let masked: Vec<(usize, String)> = (0..rows)
-            .filter(|&i| !text.is_null(i) && !kind.is_null(i))
             .filter_map(|i| {
-                let member = (!member.is_null(i)).then(|| member.value(i));
-                self.fields
-                    .mask(&self.masking, kind.value(i), member, text.value(i))
-                    .map(|m| (i, m))
+                let masked =
+                    self.fields
+                        .mask(&self.masking, kind.get(i)?, member.get(i), text.get(i)?)?;
+                Some((i, masked))
             })
             .collect();
         if masked.is_empty() {
@@ -608,25 +610,49 @@ impl ScalarUDFImpl for MaskPayload {
             return Ok(ColumnarValue::Array(payload));
         }
         let mut next = masked.into_iter().peekable();
-        let out: StringArray = (0..rows)
-            .map(|i| match next.peek() {
-                Some((at, _)) if *at == i => next.next().map(|(_, m)| m),
-                _ => (!text.is_null(i)).then(|| text.value(i).to_string()),
-            })
-            .collect();
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        let values = (0..rows).map(|i| match next.peek() {
+            Some((at, _)) if *at == i => next.next().map(|(_, m)| m),
+            _ => text.get(i).map(str::to_string),
+        });
+        Ok(ColumnarValue::Array(match payload.data_type() {
+            DataType::Utf8View => Arc::new(values.collect::<StringViewArray>()),
+            _ => Arc::new(values.collect::<StringArray>()),
+        }))
     }
 }
 
-/// An argument as a `Utf8` array of `rows` rows (scalars repeated, other string types
-/// cast).
+/// A text column read where it lies, `Utf8` or `Utf8View`.
+enum Texts<'a> {
+    Plain(&'a StringArray),
+    View(&'a StringViewArray),
+}
+
+impl<'a> Texts<'a> {
+    /// `array` must come from [`text_array`].
+    fn of(array: &'a ArrayRef) -> Self {
+        match array.data_type() {
+            DataType::Utf8View => Texts::View(array.as_string_view()),
+            _ => Texts::Plain(array.as_string::<i32>()),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            Texts::Plain(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Texts::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+        }
+    }
+}
+
+/// An argument as a `Utf8` or `Utf8View` array of `rows` rows (scalars repeated, other
+/// string types cast).
 fn text_array(value: &ColumnarValue, rows: usize) -> DfResult<ArrayRef> {
     let array = match value {
         ColumnarValue::Array(a) => a.clone(),
         ColumnarValue::Scalar(s) => s.to_array_of_size(rows)?,
     };
     Ok(match array.data_type() {
-        DataType::Utf8 => array,
+        DataType::Utf8 | DataType::Utf8View => array,
         DataType::Null => ScalarValue::Utf8(None).to_array_of_size(rows)?,
         _ => datafusion::arrow::compute::cast(&array, &DataType::Utf8)?,
     })
