@@ -185,7 +185,6 @@ impl App {
                 runner,
                 cockpit,
                 warnings,
-                acks: Default::default(),
                 ready: Arc::new(AtomicBool::new(true)),
             },
         })

@@ -40,6 +40,20 @@ pub enum Error {
     #[error("storing the warning events failed: {0}")]
     Ingest(String),
 
+    #[error(
+        "only the secretary of the warning's org or of an org above it, or an admin, may acknowledge warnings"
+    )]
+    MayNotAcknowledge,
+
+    #[error("there is no warning `{id}` in your scope")]
+    UnknownWarning { id: String },
+
+    #[error("warning {id} was acknowledged by {by} at {at}")]
+    AlreadyAcknowledged { id: String, by: String, at: String },
+
+    #[error("warning {id} is resolved: its rule no longer finds it")]
+    AlreadyResolved { id: String },
+
     #[error("table `{table}`: {source}")]
     Table {
         table: String,
@@ -54,7 +68,11 @@ impl Error {
             Error::Schedule { .. } | Error::Query { .. } | Error::Spec { .. } => Fault::Internal,
             Error::UnknownModel { .. }
             | Error::UnknownDashboard { .. }
-            | Error::InvalidParameter { .. } => Fault::Caller,
+            | Error::InvalidParameter { .. }
+            | Error::MayNotAcknowledge
+            | Error::UnknownWarning { .. }
+            | Error::AlreadyAcknowledged { .. }
+            | Error::AlreadyResolved { .. } => Fault::Caller,
             Error::Warehouse(e) => e.fault(),
             Error::Table { .. } | Error::Ingest(_) => Fault::External,
         }

@@ -1,4 +1,4 @@
-//! # dashboards — the cockpit models, kept fresh
+//! # dashboards — the cockpit models, kept fresh, and the early warnings
 //!
 //! The cockpit (党建驾驶舱) reads small tables, not raw events. Every model file of
 //! `queries/metrics/` and `queries/stats/` marked `materialise: true` is refreshed on its
@@ -17,7 +17,9 @@
 //! - [`cache`]: [`ResponseCache`] — the encoded JSON of materialised dashboards, reused
 //!   while the model versions and org tree it was rendered from are current.
 //! - [`warnings`]: [`WarningEngine`] — the rules of `queries/warnings/` at an instant,
-//!   their lifecycle as `warning.*` events, escalation, and the digest mail.
+//!   their lifecycle as `warning.*` events, escalation, and the digest mail;
+//!   `warnings::list` what people do with warnings: the list of their scope (in their
+//!   reader session) and acknowledging one ([`WarningQuery`], [`Acknowledger`]).
 //! - [`mail`]: SMTP (`lettre`) or an outbox folder of `.eml` files, with retries.
 //! - [`web`]: the web cockpit's assets (`dashboards/web/`), embedded in the binary.
 //! - [`scheduler`]: [`Scheduler`] — runs each model when its schedule falls due, never the
@@ -48,4 +50,4 @@ pub use error::{Error, Result};
 pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};
 pub use render::{Cockpit, Period};
 pub use scheduler::{ModelSchedule, Scheduler};
-pub use warnings::{RunReport, Severity, WarningEngine};
+pub use warnings::{Acknowledger, RunReport, Severity, WarningEngine, WarningQuery};

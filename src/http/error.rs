@@ -184,6 +184,18 @@ impl From<dashboards::Error> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string())
                     .with_field(field)
             }
+            dashboards::Error::MayNotAcknowledge => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            dashboards::Error::UnknownWarning { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_warning", e.to_string()).with_field("id")
+            }
+            dashboards::Error::AlreadyAcknowledged { .. } => {
+                Self::new(StatusCode::CONFLICT, "already_acknowledged", e.to_string())
+            }
+            dashboards::Error::AlreadyResolved { .. } => {
+                Self::new(StatusCode::CONFLICT, "already_resolved", e.to_string())
+            }
             ref other => Self::opaque(other.fault(), "internal", other),
         }
     }

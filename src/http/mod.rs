@@ -73,8 +73,6 @@ pub struct AppState {
     pub cockpit: Arc<::dashboards::Cockpit>,
     /// The early-warning rules, their lifecycle and the digest mail.
     pub warnings: Arc<::dashboards::WarningEngine>,
-    /// Serialises acknowledgements (check, then write).
-    pub acks: Arc<tokio::sync::Mutex<()>>,
     /// False once shutdown began: `/readyz` turns 503 so balancers stop sending.
     pub ready: Arc<AtomicBool>,
 }

@@ -18,6 +18,10 @@
 //! leaves its warnings un-notified, so the next run tries again — nothing is mailed
 //! twice once accepted, and nothing is lost when the server is down.
 
+mod list;
+
+pub use list::{Acknowledger, WarningQuery};
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
@@ -195,6 +199,8 @@ pub struct WarningEngine {
     public_url: String,
     /// Two runs never overlap.
     running: Mutex<()>,
+    /// One acknowledgement at a time (check, then write).
+    acks: Mutex<()>,
 }
 
 impl std::fmt::Debug for WarningEngine {
@@ -227,6 +233,7 @@ impl WarningEngine {
             rules,
             public_url: public_url.trim_end_matches('/').to_string(),
             running: Mutex::new(()),
+            acks: Mutex::new(()),
         })
     }
 
