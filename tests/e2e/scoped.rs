@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{EXPIRED, Scratch, Server, every_event_type, output, sha256_hex};
+use crate::support::{EXPIRED, Scratch, Server, fixture_server, output, sha256_hex};
 
 /// Personal data as stored: none of it may reach a leader or analyst in clear.
 const PHONES: [&str; 3] = ["13800000001", "13900000002", "13700000003"];
@@ -31,12 +31,7 @@ fn registered(member: &str, org: &str, n: usize) -> Value {
 
 /// The fixture plus M7 and M8 in C2, and M8's transfer to B1.
 async fn scoped_server(name: &str, extra: &str) -> (Scratch, Server) {
-    let scratch = Scratch::new(name);
-    let server = Server::start(&scratch.0, extra);
-    let (status, body) = server
-        .post_json("t-admin", &Value::Array(every_event_type()))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (scratch, server) = fixture_server(name, extra).await;
     let more = json!([
         registered("M7", "B2", 1),
         {"event_type": "dues.paid", "occurred_at": "2026-06-05T10:00:00+08:00", "org_id": "B2",

@@ -7,18 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Scratch, Server, every_event_type};
-
-/// A server holding the fixture (U → C1 → B1 → G1, U → C2 → B2; M1 in B1).
-async fn fixture_server(name: &str, extra: &str) -> (Scratch, Server) {
-    let scratch = Scratch::new(name);
-    let server = Server::start(&scratch.0, extra);
-    let (status, body) = server
-        .post_json("t-admin", &Value::Array(every_event_type()))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    (scratch, server)
-}
+use crate::support::{Server, fixture_server};
 
 async fn parent_of(server: &Server, org: &str) -> Value {
     let rows = server

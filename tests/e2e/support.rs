@@ -318,6 +318,17 @@ pub fn signal(child: &Child, name: &str) {
         .unwrap();
 }
 
+/// A server holding the fixture (U → C1 → B1 → G1, U → C2 → B2; M1 in B1).
+pub async fn fixture_server(name: &str, extra: &str) -> (Scratch, Server) {
+    let scratch = Scratch::new(name);
+    let server = Server::start(&scratch.0, extra);
+    let (status, body) = server
+        .post_json("t-admin", &Value::Array(every_event_type()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (scratch, server)
+}
+
 /// The fixture with one event of every type (orgs U, C1, C2, B1, B2, G1) that a client
 /// may write, as a client sends them: without `actor_id` (the server takes it from the
 /// token) and without the server-owned `warning.*` events.
