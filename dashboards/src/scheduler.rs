@@ -13,8 +13,9 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
+use warehouse::clock::china_time;
 
 use crate::clock::Clock;
 use crate::materialise::{ModelRunner, RunRecord};
@@ -43,25 +44,21 @@ impl ModelSchedule {
     /// The first scheduled time strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.schedule
-            .after(&t.with_timezone(&china()))
+            .after(&t.with_timezone(&china_time()))
             .next()
             .map(|n| n.with_timezone(&Utc))
     }
 
     /// The latest scheduled time at or before `t`.
     pub fn latest_at(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        if self.schedule.includes(t.with_timezone(&china())) {
+        if self.schedule.includes(t.with_timezone(&china_time())) {
             return Some(t);
         }
         self.schedule
-            .after(&t.with_timezone(&china()))
+            .after(&t.with_timezone(&china_time()))
             .next_back()
             .map(|n| n.with_timezone(&Utc))
     }
-}
-
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
 pub struct Scheduler {

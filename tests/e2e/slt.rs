@@ -111,7 +111,7 @@ pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
 /// The warning rules rendered at `as_of` (RFC 3339), as `CREATE VIEW warning_<name>`
 /// statements: `${as_of}` is the instant in China time, `${as_of_date}` its China date.
 fn warning_views(catalog: &QueryCatalog, as_of: &str) -> Vec<String> {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let china = warehouse::clock::china_time();
     let instant = chrono::DateTime::parse_from_rfc3339(as_of)
         .unwrap_or_else(|e| panic!("# as_of: {as_of}: {e}"))
         .with_timezone(&china);
