@@ -75,7 +75,7 @@ pub async fn serve_command(file: Option<&Path>, sets: &[String], args: ServeArgs
     init_tracing(&config.log.filter);
     let app = App::build(config)
         .await?
-        .with_reload(file, [sets.to_vec(), args.as_sets()].concat());
+        .with_reload(file, [sets.to_vec(), args.as_sets()].concat())?;
     let listener = TcpListener::bind(&app.state.config.listen).await?;
     app.print_banner(&listener, &[])?;
     app.serve(listener, shutdown_signal()).await
@@ -190,11 +190,23 @@ impl App {
         })
     }
 
-    /// Reads the tokens again from `file` (with the same `--set` overrides) and its
-    /// revoked list on SIGHUP, and when either file changes (`access.reload_secs`).
-    pub fn with_reload(mut self, file: Option<&Path>, sets: Vec<String>) -> Self {
-        self.reload = file.map(|f| (f.to_path_buf(), sets));
-        self
+    /// Honours `file`'s revoked list from the start, and reads the tokens again from
+    /// `file` (with the same `--set` overrides) and that list on SIGHUP and whenever
+    /// either file changes (`access.reload_secs`).
+    pub fn with_reload(
+        mut self,
+        file: Option<&Path>,
+        sets: Vec<String>,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(file) = file {
+            let config = &self.state.config;
+            let revoked = crate::auth::read_revoked(&revoked_file(config, file))?;
+            self.state
+                .tokens
+                .replace(TokenStore::with_revoked(&config.tokens, &revoked)?);
+            self.reload = Some((file.to_path_buf(), sets));
+        }
+        Ok(self)
     }
 
     /// The URL users reach the server at.

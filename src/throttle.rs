@@ -89,7 +89,7 @@ impl SignInThrottle {
     /// Seconds until `addr` may try again, if it has no tries left now.
     pub fn blocked(&self, addr: IpAddr, now: Instant) -> Option<u32> {
         let buckets = self.buckets.lock().expect("sign-in throttle lock poisoned");
-        let (tokens, _) = self.level(buckets.get(&addr).copied(), now);
+        let tokens = self.level(buckets.get(&addr).copied(), now);
         (tokens < 1.0).then(|| {
             let wait = (1.0 - tokens) * self.refill.as_secs_f64();
             wait.ceil().max(1.0) as u32
@@ -99,23 +99,23 @@ impl SignInThrottle {
     /// Counts a failed sign-in from `addr`.
     pub fn failed(&self, addr: IpAddr, now: Instant) {
         let mut buckets = self.buckets.lock().expect("sign-in throttle lock poisoned");
-        let (tokens, _) = self.level(buckets.get(&addr).copied(), now);
+        let tokens = self.level(buckets.get(&addr).copied(), now);
         buckets.insert(addr, ((tokens - 1.0).max(0.0), now));
         // Addresses whose bucket is full again are forgotten (bounded memory).
         if buckets.len() > 10_000 {
             let full = self.burst;
-            buckets.retain(|_, entry| self.level(Some(*entry), now).0 < full);
+            buckets.retain(|_, entry| self.level(Some(*entry), now) < full);
         }
     }
 
     /// The bucket's tries at `now`, refilled since it was last touched.
-    fn level(&self, entry: Option<(f64, Instant)>, now: Instant) -> (f64, Instant) {
+    fn level(&self, entry: Option<(f64, Instant)>, now: Instant) -> f64 {
         match entry {
-            None => (self.burst, now),
+            None => self.burst,
             Some((tokens, at)) => {
                 let refilled =
                     now.saturating_duration_since(at).as_secs_f64() / self.refill.as_secs_f64();
-                ((tokens + refilled).min(self.burst), now)
+                (tokens + refilled).min(self.burst)
             }
         }
     }

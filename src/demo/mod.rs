@@ -110,7 +110,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     let config_file = args.data_dir.join("dangjian.toml");
     let app = App::from_parts(config, warehouse, ingest.clone())
         .await?
-        .with_reload(Some(&config_file), Vec::new());
+        .with_reload(Some(&config_file), Vec::new())?;
     run_warnings(&app, today).await;
     if args.no_serve {
         ingest.shutdown().await;

@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Method;
+use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 use warehouse::audit::AuditRecord;
 
 use super::AppState;
-use super::auth::bearer;
+use super::auth::bearer_value;
 use super::error::ErrorKey;
 
 /// What a handler tells the audit trail beyond the request line.
@@ -29,41 +30,46 @@ pub struct AuditNote {
 const MAX_TARGET_CHARS: usize = 8_000;
 
 pub async fn record(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    // Cheap copies only: most requests (ingest among them) are not audited, and only
+    // those that are pay for the caller's lookup and the text of the target.
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| path.clone());
+    let uri = request.uri().clone();
+    let authorization = request.headers().get(AUTHORIZATION).cloned();
     let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
-    let caller = bearer(request.headers()).and_then(|token| {
-        app.tokens
-            .current()
-            .authenticate(token, app.clock.now())
-            .ok()
-    });
+        .map(|c| c.0.ip());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let Some(action) = action(&method, &path, status) else {
+    let Some(action) = action(&method, uri.path(), status) else {
         return response;
     };
+    let elapsed = started.elapsed();
+    let caller = authorization
+        .as_ref()
+        .and_then(bearer_value)
+        .and_then(|token| {
+            app.tokens
+                .current()
+                .authenticate(token, app.clock.now())
+                .ok()
+        });
     let note = response.extensions().get::<AuditNote>().cloned();
     let target = match &note {
         Some(n) if !n.target.is_empty() => n.target.clone(),
         // The API router is nested under `/api/v1`, which its middleware does not see.
-        _ => format!("{method} /api/v1{path_and_query}"),
+        _ => format!(
+            "{method} /api/v1{}",
+            uri.path_and_query().map_or(uri.path(), |p| p.as_str())
+        ),
     };
     app.audit.record(AuditRecord {
         at: app.clock.now(),
         caller: caller.as_ref().map(|c| c.name.clone()),
         role: caller.as_ref().map(|c| c.role.as_str().to_string()),
         scope: caller.as_ref().map(|c| c.scope.clone()),
-        client,
+        client: client.map(|ip| ip.to_string()),
         action: action.to_string(),
         target: target.chars().take(MAX_TARGET_CHARS).collect(),
         status,
@@ -72,7 +78,7 @@ pub async fn record(State(app): State<AppState>, request: Request, next: Next) -
             .get::<ErrorKey>()
             .map(|k| k.0.to_string()),
         rows: note.and_then(|n| n.rows),
-        elapsed_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+        elapsed_ms: Some(elapsed.as_secs_f64() * 1000.0),
     });
     response
 }

@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The token of an `Authorization: Bearer …` header.
-fn bearer_value(header: &axum::http::HeaderValue) -> Option<&str> {
+pub fn bearer_value(header: &axum::http::HeaderValue) -> Option<&str> {
     header
         .to_str()
         .ok()

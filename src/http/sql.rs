@@ -41,7 +41,7 @@ pub async fn run(
     body: Bytes,
 ) -> Response {
     let mut note = AuditNote::default();
-    let mut response = answer(&app, &caller, &params, &headers, &body, &mut note)
+    let mut response = run_query(&app, &caller, &params, &headers, &body, &mut note)
         .await
         .into_response();
     // The audit trail gets the query's text and rows, whether it succeeded or not.
@@ -49,7 +49,7 @@ pub async fn run(
     response
 }
 
-async fn answer(
+async fn run_query(
     app: &AppState,
     caller: &Caller,
     params: &SqlParams,

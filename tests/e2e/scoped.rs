@@ -638,4 +638,11 @@ async fn tokens_expire_are_revoked_and_guessing_is_throttled() {
     // Once throttled, even a good token waits: the address is not heard until then.
     assert_eq!(response.status().as_u16(), 429);
     assert!(response.headers().get("retry-after").is_some());
+    // A restart keeps the revocation: the list is read at start, not only on a change.
+    let config = server.config.clone();
+    server.kill();
+    let server = Server::restart(&scratch.0, config);
+    let (status, body) = server.get("t-leader-c1", "/api/v1/whoami").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(server.get("t-leader", "/api/v1/whoami").await.0, 200);
 }

@@ -164,69 +164,21 @@ impl Warehouse {
         let explain = check_read_only(sql)?;
         let started = Instant::now();
         let _place = self.admit().await?;
-        let this = self.clone();
-        let access = access.clone();
-        let limit = limits.memory_limit;
-        // Planning a reader's session the first time is work too: not on the caller's
-        // runtime either.
-        let ctx = self
-            .executor()
-            .run(async move {
-                let state = this.reader_state(&access).await?;
-                Ok::<_, Error>(this.bounded_context_over(&state, limit))
-            })
-            .await??;
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let memory_limit = limits.memory_limit;
-        let row_limit = limits.row_limit;
-        let byte_limit = limits.result_bytes;
-        let sql = sql.to_string();
+        let (this, access) = (self.clone(), access.clone());
+        let (sql, limits_owned) = (sql.to_string(), limits.clone());
         let run = async move {
-            let df = ctx
-                .sql_with_options(&sql, options)
+            // Planning a reader's session the first time is work too, done here, on the
+            // query's runtime; the time limit is the query's own.
+            let state = this.reader_state(&access).await?;
+            let ctx = this.bounded_context_over(&state, limits_owned.memory_limit);
+            let timeout = limits_owned.timeout;
+            tokio::time::timeout(timeout, collect(ctx, &sql, &limits_owned))
                 .await
-                .map_err(|e| Error::from_query(e, memory_limit))?;
-            let schema = df.schema().inner().clone();
-            let mut stream = df
-                .execute_stream()
-                .await
-                .map_err(|e| Error::from_query(e, memory_limit))?;
-            let mut batches = Vec::new();
-            let (mut rows, mut bytes) = (0, 0);
-            let mut truncated = false;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| Error::from_query(e, memory_limit))?;
-                let size = batch.get_array_memory_size();
-                // Rows that fit both limits (bytes counted per row on average).
-                let mut fit = batch.num_rows().min(row_limit - rows);
-                if bytes + size > byte_limit && batch.num_rows() > 0 {
-                    let per_row = size.div_ceil(batch.num_rows()).max(1);
-                    fit = fit.min(byte_limit.saturating_sub(bytes) / per_row);
-                }
-                if fit < batch.num_rows() {
-                    batches.push(batch.slice(0, fit));
-                    rows += fit;
-                    truncated = true;
-                    break;
-                }
-                rows += batch.num_rows();
-                bytes += size;
-                batches.push(batch);
-            }
-            Ok::<_, Error>((schema, batches, rows, truncated))
+                .map_err(|_| Error::Timeout { limit: timeout })?
         };
-        // On the query runtime, so that the server's own threads stay free to answer.
-        let (schema, batches, rows, truncated) = self
-            .executor()
-            .run(tokio::time::timeout(limits.timeout, run))
-            .await?
-            .map_err(|_| Error::Timeout {
-                limit: limits.timeout,
-            })?
-            .map_err(|e| match e {
+        // On a runtime of its own, so that the server's own threads stay free to answer.
+        let (schema, batches, rows, truncated) =
+            self.executor().run(run).await?.map_err(|e| match e {
                 Error::Sql { message, source } => Error::Sql {
                     message: self.root().scrub(&message),
                     source,
@@ -251,6 +203,46 @@ impl Warehouse {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// Plans and runs `sql` read-only in `ctx`, keeping the rows that fit the row and byte
+/// limits: the schema, the batches, their rows, and whether rows were cut.
+async fn collect(
+    ctx: datafusion::prelude::SessionContext,
+    sql: &str,
+    limits: &QueryLimits,
+) -> Result<(SchemaRef, Vec<RecordBatch>, usize, bool)> {
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let failed = |e| Error::from_query(e, limits.memory_limit);
+    let df = ctx.sql_with_options(sql, options).await.map_err(failed)?;
+    let schema = df.schema().inner().clone();
+    let mut stream = df.execute_stream().await.map_err(failed)?;
+    let mut batches = Vec::new();
+    let (mut rows, mut bytes) = (0, 0);
+    let mut truncated = false;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(failed)?;
+        let size = batch.get_array_memory_size();
+        // Rows that fit both limits (bytes counted per row on average).
+        let mut fit = batch.num_rows().min(limits.row_limit - rows);
+        if bytes + size > limits.result_bytes && batch.num_rows() > 0 {
+            let per_row = size.div_ceil(batch.num_rows()).max(1);
+            fit = fit.min(limits.result_bytes.saturating_sub(bytes) / per_row);
+        }
+        if fit < batch.num_rows() {
+            batches.push(batch.slice(0, fit));
+            rows += fit;
+            truncated = true;
+            break;
+        }
+        rows += batch.num_rows();
+        bytes += size;
+        batches.push(batch);
+    }
+    Ok((schema, batches, rows, truncated))
 }
 
 /// `batch` with `f` applied to every value of its text columns.

@@ -102,7 +102,7 @@ impl Warehouse {
             bounds: QueryBounds::default(),
             budget: MemoryBudget::new(0),
             admission: Arc::new(tokio::sync::Semaphore::new(0)),
-            executor: Arc::new(QueryExecutor::per_core()?),
+            executor: Arc::new(QueryExecutor::per_core()),
             personal: Arc::new(PersonalFields::default()),
             readers: Default::default(),
             admin_tables: Default::default(),
@@ -349,13 +349,9 @@ impl Warehouse {
         Self::rows_in(&self.context(), sql).await
     }
 
-    /// A session whose memory is bounded to `limit` bytes; past it, operators fail
-    /// with `ResourcesExhausted` instead of spilling or growing.
-    pub fn bounded_context(&self, limit: usize) -> SessionContext {
-        self.bounded_context_over(&self.base, limit)
-    }
-
-    /// [`Self::bounded_context`] over a reader's session state.
+    /// A session over `state` (the base, or a reader's) whose memory is bounded to
+    /// `limit` bytes; past it, operators fail with `ResourcesExhausted` instead of
+    /// spilling or growing.
     pub fn bounded_context_over(&self, state: &SessionState, limit: usize) -> SessionContext {
         Self::context_over(state, Arc::new(QueryPool::new(limit, self.budget.clone())))
     }
@@ -514,8 +510,8 @@ impl Warehouse {
 
     /// Reads where each person belongs from the `people` view: when the ingest writer
     /// starts (it keeps the directory current from then on; read-only commands need
-    /// none of it), and again after a retraction (a catalogue without that view leaves the directory empty,
-    /// and the member write rules with it).
+    /// none of it), and again after a retraction. A catalogue without that view leaves
+    /// the directory empty, and the member write rules with it.
     pub async fn load_members(&self) -> Result<()> {
         if !self
             .catalog
