@@ -683,13 +683,17 @@ mod tests {
         let specs =
             Specs::load([("counts.toml".into(), spec.into())], warehouse.catalog()).unwrap();
         let runner = Arc::new(ModelRunner::new(warehouse));
-        (Arc::new(Cockpit::new(specs, runner)), ingest)
+        let clock = warehouse::clock::pinned("2026-12-01").unwrap();
+        (
+            Arc::new(Cockpit::new(specs, runner).with_clock(clock)),
+            ingest,
+        )
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_refreshed_model_is_never_answered_from_the_cache() {
         let (cockpit, ingest) = cockpit().await;
-        let clock = crate::SystemClock;
+        let clock = warehouse::clock::pinned("2026-12-01").unwrap();
         let period = Period::parse(
             Some("2026-01"),
             Some("2026-12"),
@@ -710,7 +714,7 @@ mod tests {
                 .unwrap()
         };
         let runner = cockpit.runner.clone();
-        runner.refresh("events_per_org", &clock).await;
+        runner.refresh("events_per_org", clock.as_ref()).await;
         let first = render().await;
         assert_eq!(events(&first), 1);
         assert_eq!(cockpit.cache.len(), 1);
@@ -727,7 +731,7 @@ mod tests {
         assert!(Arc::ptr_eq(&again, &first), "answered from the cache");
 
         // A refresh writes a new version: the next answer is rendered anew.
-        runner.refresh("events_per_org", &clock).await;
+        runner.refresh("events_per_org", clock.as_ref()).await;
         let after = render().await;
         assert_eq!(events(&after), 2, "no stale answer after a refresh");
         assert_eq!(cockpit.cache.len(), 1, "the new answer replaced the old");

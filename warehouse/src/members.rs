@@ -157,10 +157,17 @@ impl MemberDirectory {
         }
     }
 
-    /// Replaces every entry (a reload from the `people` view).
-    pub fn replace_all(&self, homes: HashMap<String, MemberHome>) {
-        *self.homes.write().expect("member directory lock poisoned") = homes;
+    /// Replaces every entry if nothing changed since `generation` was read, and says
+    /// whether it did: a change applied while the view was read must not be lost to
+    /// the older reading (the caller reads again).
+    pub fn replace_all_since(&self, generation: u64, homes: HashMap<String, MemberHome>) -> bool {
+        let mut current = self.homes.write().expect("member directory lock poisoned");
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
+        *current = homes;
         self.generation.fetch_add(1, Ordering::Release);
+        true
     }
 }
 

@@ -31,11 +31,18 @@ impl OrgDirectory {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Replaces the whole tree (a reload from the `orgs` view).
-    pub fn replace_all(&self, tree: HashMap<String, OrgNode>) {
+    /// Replaces the whole tree if it has not changed since `generation` was read, and
+    /// says whether it did. A reload reads the view, then swaps: an org inserted after
+    /// its commit while the view was being read may be missing from what was read, and
+    /// must not be dropped — the caller reads again instead.
+    pub fn replace_all_since(&self, generation: u64, tree: HashMap<String, OrgNode>) -> bool {
         let mut nodes = self.nodes.write().expect("org directory lock poisoned");
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
         *nodes = tree;
         self.generation.fetch_add(1, Ordering::Release);
+        true
     }
 
     /// Every org of the tree, by id (for tests comparing it with the `orgs` view).
@@ -160,6 +167,23 @@ mod tests {
             name: String::new(),
             kind: String::new(),
         }
+    }
+
+    #[test]
+    fn a_reload_read_before_an_insert_does_not_drop_it() {
+        let dir = OrgDirectory::default();
+        dir.insert("U", node(None));
+        // A reload reads the view (U only) while C2 is committed and inserted.
+        let read_at = dir.generation();
+        let reading = HashMap::from([("U".to_string(), node(None))]);
+        dir.insert("C2", node(Some("U")));
+        assert!(!dir.replace_all_since(read_at, reading));
+        assert!(dir.get("C2").is_some(), "the newer insert is kept");
+        // Read again: now it includes C2, and replaces.
+        let read_at = dir.generation();
+        let reading = dir.snapshot();
+        assert!(dir.replace_all_since(read_at, reading));
+        assert_eq!(dir.len(), 2);
     }
 
     #[test]

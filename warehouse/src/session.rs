@@ -462,7 +462,23 @@ impl Warehouse {
 
     /// Reads the org tree from the `orgs` view (current names, parents): at start-up, and
     /// again for the changes an `org.created` alone does not tell (renames, retractions).
+    ///
+    /// The view is read again if the tree changed while it was being read (an org
+    /// created meanwhile may be missing from the reading and must not be dropped).
     pub async fn load_orgs(&self) -> Result<()> {
+        for _ in 0..RELOAD_ATTEMPTS {
+            let generation = self.orgs.generation();
+            let tree = self.read_orgs().await?;
+            if self.orgs.replace_all_since(generation, tree) {
+                return Ok(());
+            }
+        }
+        Err(Error::Busy {
+            reason: "the org directory kept changing while it was read".into(),
+        })
+    }
+
+    async fn read_orgs(&self) -> Result<HashMap<String, OrgNode>> {
         let ctx = self.context();
         let batches = ctx
             .sql("SELECT org_id, parent_id, name, kind FROM orgs")
@@ -474,7 +490,7 @@ impl Warehouse {
             .collect()
             .await
             .map_err(|e| Error::Execution { source: e })?;
-        let mut nodes = std::collections::HashMap::new();
+        let mut nodes = HashMap::new();
         for batch in batches {
             let cols: Vec<_> = (0..4)
                 .map(|i| {
@@ -504,8 +520,7 @@ impl Warehouse {
         }
         // The whole tree at once: an org whose creation was retracted is gone from it,
         // as from the view.
-        self.orgs.replace_all(nodes);
-        Ok(())
+        Ok(nodes)
     }
 
     /// Reads where each person belongs from the `people` view: when the ingest writer
@@ -521,6 +536,19 @@ impl Warehouse {
             tracing::warn!("no `people` view: writes are checked by their org only");
             return Ok(());
         }
+        for _ in 0..RELOAD_ATTEMPTS {
+            let generation = self.members.generation();
+            let homes = self.read_members().await?;
+            if self.members.replace_all_since(generation, homes) {
+                return Ok(());
+            }
+        }
+        Err(Error::Busy {
+            reason: "the member directory kept changing while it was read".into(),
+        })
+    }
+
+    async fn read_members(&self) -> Result<HashMap<String, MemberHome>> {
         let rows = self
             .rows(
                 "SELECT member_id, org_id, registered_at, transferred_in_at, transferred_out_at, \
@@ -533,7 +561,7 @@ impl Warehouse {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc))
         };
-        let mut homes = std::collections::HashMap::with_capacity(rows.len());
+        let mut homes = HashMap::with_capacity(rows.len());
         for row in &rows {
             let (Some(member), Some(org)) = (row["member_id"].as_str(), row["org_id"].as_str())
             else {
@@ -555,10 +583,14 @@ impl Warehouse {
                 },
             );
         }
-        self.members.replace_all(homes);
-        Ok(())
+        Ok(homes)
     }
 }
+
+/// How many times a directory reload reads its view again when the directory changed
+/// meanwhile (orgs are created and members registered rarely enough that a second
+/// reading nearly always settles it).
+const RELOAD_ATTEMPTS: usize = 8;
 
 /// A fresh session state (its own catalog) with the functions analysts get: the JSON
 /// functions and the statistics aggregates.
