@@ -26,42 +26,13 @@ WITH asof AS (
 first_meeting AS (
     SELECT min(month) AS month FROM meetings
 ),
--- The org tree from a single read of `orgs` (every read of that view projects the events
--- anew, so self-joins are dear): each branch and Party group (a unit) with its branch,
--- college and university. Window functions partitioned by an ancestor's id hand the
--- ancestor's attributes down to the rows below it.
-org_rows AS (
-    SELECT org_id, name, kind, parent_id,
-           to_char(CAST(created_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS created_month,
-           to_char(CAST(dissolved_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS dissolved_month,
-           CASE kind WHEN 'group' THEN parent_id WHEN 'branch' THEN org_id END AS branch_id
-    FROM orgs
-),
-with_branch AS (
-    SELECT r.*,
-           max(CASE WHEN org_id = branch_id THEN name END) OVER (PARTITION BY branch_id) AS b_name,
-           max(CASE WHEN org_id = branch_id THEN parent_id END) OVER (PARTITION BY branch_id) AS b_parent
-    FROM org_rows r
-),
-with_college AS (
-    SELECT w.*,
-           max(CASE WHEN org_id = c_id THEN name END) OVER (PARTITION BY c_id) AS c_name,
-           max(CASE WHEN org_id = c_id THEN kind END) OVER (PARTITION BY c_id) AS c_kind,
-           max(CASE WHEN org_id = c_id THEN parent_id END) OVER (PARTITION BY c_id) AS c_parent
-    FROM (
-        SELECT *, CASE WHEN kind IN ('branch', 'group') THEN b_parent ELSE org_id END AS c_id
-        FROM with_branch
-    ) w
-),
-tree AS (
-    SELECT w.*,
-           max(CASE WHEN org_id = u_id THEN name END) OVER (PARTITION BY u_id) AS u_name,
-           max(CASE WHEN org_id = u_id THEN kind END) OVER (PARTITION BY u_id) AS u_kind,
-           max(CASE WHEN org_id = u_id THEN parent_id END) OVER (PARTITION BY u_id) AS u_parent
-    FROM (
-        SELECT *, CASE WHEN kind IN ('branch', 'group') THEN c_parent ELSE org_id END AS u_id
-        FROM with_college
-    ) w
+-- Each unit (a branch or a Party group) once, with its branch and the months it existed.
+units AS (
+    SELECT unit_id, unit_kind, branch_id,
+           to_char(CAST(unit_created_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS created_month,
+           to_char(CAST(unit_dissolved_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS dissolved_month
+    FROM org_units
+    WHERE tier = 1
 ),
 kinds AS (
     SELECT * FROM (VALUES
@@ -110,21 +81,18 @@ unit_held AS (
 -- Every unit and period it has to meet in, while it exists: a branch for each kind, a
 -- group for its monthly group meeting; with the meetings it held.
 unit_periods AS (
-    SELECT t.kind AS unit_kind, t.branch_id, t.b_name, t.b_parent, t.c_id, t.c_name, t.c_kind,
-           t.c_parent, t.u_id, t.u_name, t.u_kind, t.u_parent,
+    SELECT t.unit_kind, t.branch_id,
            p.kind, p.period_months, p.period_start, p.period_end, p.year, p.in_progress,
            COALESCE(h.held, 0) AS held
-    FROM tree t
+    FROM units t
     JOIN labelled p
-      ON (t.kind = 'branch' OR p.kind = 'group')
+      ON (t.unit_kind = 'branch' OR p.kind = 'group')
      AND t.created_month <= p.period_end
      AND (t.dissolved_month IS NULL OR t.dissolved_month >= p.period_start)
-    LEFT JOIN unit_held h ON h.org_id = t.org_id AND h.kind = p.kind AND h.start_index = p.start_index
-    WHERE t.kind IN ('branch', 'group')
+    LEFT JOIN unit_held h ON h.org_id = t.unit_id AND h.kind = p.kind AND h.start_index = p.start_index
 ),
 branch_rows AS (
-    SELECT branch_id, b_name, b_parent, c_id, c_name, c_kind, c_parent, u_id, u_name, u_kind, u_parent,
-           kind, period_months, period_start, period_end, year, in_progress,
+    SELECT branch_id, kind, period_months, period_start, period_end, year, in_progress,
            CASE WHEN kind = 'group' THEN sum(CASE WHEN unit_kind = 'group' THEN 1 ELSE 0 END) ELSE 1 END AS required,
            sum(held) AS held,
            CASE WHEN kind = 'group'
@@ -133,19 +101,16 @@ branch_rows AS (
                 ELSE sum(held) >= 1
            END AS compliant
     FROM unit_periods
-    GROUP BY branch_id, b_name, b_parent, c_id, c_name, c_kind, c_parent, u_id, u_name, u_kind, u_parent,
-             kind, period_months, period_start, period_end, year, in_progress
+    GROUP BY branch_id, kind, period_months, period_start, period_end, year, in_progress
     HAVING kind <> 'group' OR sum(CASE WHEN unit_kind = 'group' THEN 1 ELSE 0 END) > 0
 ),
+-- Each branch's figures count for the branch, its college and its university.
 rolled AS (
-    SELECT CASE l.n WHEN 1 THEN b.branch_id WHEN 2 THEN b.c_id ELSE b.u_id END AS org_id,
-           CASE l.n WHEN 1 THEN b.b_name WHEN 2 THEN b.c_name ELSE b.u_name END AS org_name,
-           CASE l.n WHEN 1 THEN 'branch' WHEN 2 THEN b.c_kind ELSE b.u_kind END AS org_kind,
-           CASE l.n WHEN 1 THEN b.b_parent WHEN 2 THEN b.c_parent ELSE b.u_parent END AS parent_id,
+    SELECT r.org_id, r.org_name, r.org_kind, r.parent_id,
            b.kind, b.period_months, b.period_start, b.period_end, b.year, b.in_progress,
            b.required, b.held, CASE WHEN b.compliant THEN 1 ELSE 0 END AS compliant
     FROM branch_rows b
-    CROSS JOIN (VALUES (1), (2), (3)) AS l(n)
+    JOIN org_units r ON r.unit_id = b.branch_id AND r.tier BETWEEN 1 AND 3
 )
 SELECT org_id, org_name, org_kind, parent_id, kind,
        CASE period_months

@@ -12,52 +12,13 @@
 -- grain: org (college, university) × year
 -- schedule: 0 0 3 * * *
 -- materialise: true
-WITH -- The org tree from a single read of `orgs` (every read of that view projects the events
--- anew, so self-joins are dear): each branch and Party group (a unit) with its branch,
--- college and university. Window functions partitioned by an ancestor's id hand the
--- ancestor's attributes down to the rows below it.
-org_rows AS (
-    SELECT org_id, name, kind, parent_id,
-           CASE kind WHEN 'group' THEN parent_id WHEN 'branch' THEN org_id END AS branch_id
-    FROM orgs
-),
-with_branch AS (
-    SELECT r.*,
-           max(CASE WHEN org_id = branch_id THEN name END) OVER (PARTITION BY branch_id) AS b_name,
-           max(CASE WHEN org_id = branch_id THEN parent_id END) OVER (PARTITION BY branch_id) AS b_parent
-    FROM org_rows r
-),
-with_college AS (
-    SELECT w.*,
-           max(CASE WHEN org_id = c_id THEN name END) OVER (PARTITION BY c_id) AS c_name,
-           max(CASE WHEN org_id = c_id THEN kind END) OVER (PARTITION BY c_id) AS c_kind,
-           max(CASE WHEN org_id = c_id THEN parent_id END) OVER (PARTITION BY c_id) AS c_parent
-    FROM (
-        SELECT *, CASE WHEN kind IN ('branch', 'group') THEN b_parent ELSE org_id END AS c_id
-        FROM with_branch
-    ) w
-),
-tree AS (
-    SELECT w.*,
-           max(CASE WHEN org_id = u_id THEN name END) OVER (PARTITION BY u_id) AS u_name,
-           max(CASE WHEN org_id = u_id THEN kind END) OVER (PARTITION BY u_id) AS u_kind,
-           max(CASE WHEN org_id = u_id THEN parent_id END) OVER (PARTITION BY u_id) AS u_parent
-    FROM (
-        SELECT *, CASE WHEN kind IN ('branch', 'group') THEN c_parent ELSE org_id END AS u_id
-        FROM with_college
-    ) w
-),
+WITH
 -- Each unit (a branch or a group) with the orgs its figures count for: its college (level 2)
 -- and university (3).
 rollup AS (
-    SELECT t.org_id AS unit_id, t.branch_id, l.n,
-           CASE l.n WHEN 1 THEN t.branch_id WHEN 2 THEN t.c_id ELSE t.u_id END AS org_id,
-           CASE l.n WHEN 1 THEN t.b_name WHEN 2 THEN t.c_name ELSE t.u_name END AS org_name,
-           CASE l.n WHEN 1 THEN 'branch' WHEN 2 THEN t.c_kind ELSE t.u_kind END AS org_kind,
-           CASE l.n WHEN 1 THEN t.b_parent WHEN 2 THEN t.c_parent ELSE t.u_parent END AS parent_id
-    FROM tree t
-    CROSS JOIN (VALUES (2), (3)) AS l(n)
-    WHERE t.kind IN ('branch', 'group')
+    SELECT unit_id, branch_id, tier AS n, org_id, org_name, org_kind, parent_id
+    FROM org_units
+    WHERE tier BETWEEN 2 AND 3
 ),
 scores AS (
     SELECT org_id, CAST(substr(month, 1, 4) AS BIGINT) AS year, score_pct

@@ -7,57 +7,26 @@
 --   is the unweighted mean over branches; variance and stddev are population figures
 --   (var_pop, stddev_pop: the branches are all there is, not a sample of them), with min,
 --   max and spread (max − min). The early-warning rule "outlier branch" compares a branch
---   with mean − 2 × stddev of its college. Org attributes come from the org rows of the
---   same models, so this reads each model once.
+--   with mean − 2 × stddev of its college. Colleges and the university are the
+--   branches' roll-up orgs (`org_units`).
 -- grain: org (college, university) × month × metric
 -- schedule: 0 0 3 * * *
 -- materialise: true
 WITH rates AS (
-    SELECT 'attendance_rate' AS metric, level, org_id, org_name, org_kind, parent_id, month,
-           attendance_rate AS value
+    SELECT 'attendance_rate' AS metric, level, org_id, month, attendance_rate AS value
     FROM attendance_rates
-    WHERE level IN ('branch', 'college', 'university')
+    WHERE level = 'branch'
     UNION ALL
-    SELECT 'dues_paid_share' AS metric, level, org_id, org_name, org_kind, parent_id, month,
-           paid_share AS value
+    SELECT 'dues_paid_share' AS metric, level, org_id, month, paid_share AS value
     FROM dues_monthly
-    WHERE level IN ('branch', 'college', 'university')
+    WHERE level = 'branch'
 ),
--- A branch row's college is its parent; the college row gives the college's name and
--- its university; the university row gives the university's name.
-with_college AS (
-    SELECT r.*,
-           CASE level WHEN 'branch' THEN parent_id WHEN 'college' THEN org_id END AS college_id
-    FROM rates r
-),
-with_college_attrs AS (
-    SELECT w.*,
-           max(CASE WHEN level = 'college' THEN org_name END) OVER (PARTITION BY metric, month, college_id) AS college_name,
-           max(CASE WHEN level = 'college' THEN org_kind END) OVER (PARTITION BY metric, month, college_id) AS college_kind,
-           max(CASE WHEN level = 'college' THEN parent_id END) OVER (PARTITION BY metric, month, college_id) AS college_parent
-    FROM with_college w
-),
-with_university AS (
-    SELECT w.*,
-           CASE level WHEN 'university' THEN org_id ELSE college_parent END AS university_id
-    FROM with_college_attrs w
-),
-with_university_attrs AS (
-    SELECT w.*,
-           max(CASE WHEN level = 'university' THEN org_name END) OVER (PARTITION BY metric, month, university_id) AS university_name,
-           max(CASE WHEN level = 'university' THEN org_kind END) OVER (PARTITION BY metric, month, university_id) AS university_kind,
-           max(CASE WHEN level = 'university' THEN parent_id END) OVER (PARTITION BY metric, month, university_id) AS university_parent
-    FROM with_university w
-),
+-- Each branch's value counts for its college and its university.
 placed AS (
-    SELECT CASE l.n WHEN 2 THEN b.college_id ELSE b.university_id END AS org_id,
-           CASE l.n WHEN 2 THEN b.college_name ELSE b.university_name END AS org_name,
-           CASE l.n WHEN 2 THEN b.college_kind ELSE b.university_kind END AS org_kind,
-           CASE l.n WHEN 2 THEN b.college_parent ELSE b.university_parent END AS parent_id,
-           b.month, b.metric, b.value
-    FROM with_university_attrs b
-    CROSS JOIN (VALUES (2), (3)) AS l(n)
-    WHERE b.level = 'branch'
+    SELECT u.org_id, u.org_name, u.org_kind, u.parent_id, r.month, r.metric, r.value
+    FROM rates r
+    JOIN org_units u ON u.unit_id = r.org_id AND u.tier BETWEEN 2 AND 3
+    WHERE r.level = 'branch'
 )
 SELECT org_id, org_name, org_kind, parent_id, month, metric,
        CAST(count(value) AS BIGINT) AS branches,
