@@ -32,8 +32,8 @@ rollup AS (
 admitted AS (
     SELECT member_id, org_id AS branch_id,
            probation_extended_months,
-           CAST(probationary_at + INTERVAL '8 hours' AS DATE) AS admitted_on,
-           CAST(converted_at + INTERVAL '8 hours' AS DATE) AS converted_on
+           china_date(probationary_at) AS admitted_on,
+           china_date(converted_at) AS converted_on
     FROM people
     WHERE probationary_at IS NOT NULL
 ),

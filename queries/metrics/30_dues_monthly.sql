@@ -27,9 +27,9 @@ rollup AS (
 members AS (
     SELECT p.member_id,
            p.org_id AS branch_id,
-           to_char(CAST(COALESCE(p.probationary_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE), '%Y-%m') AS first_month,
+           to_char(china_date(COALESCE(p.probationary_at, p.transferred_in_at)), '%Y-%m') AS first_month,
            CASE WHEN p.status = 'active' THEN a.month
-                ELSE least(a.month, to_char(CAST(COALESCE(p.left_at, p.transferred_out_at) + INTERVAL '8 hours' AS DATE), '%Y-%m'))
+                ELSE least(a.month, to_char(china_date(COALESCE(p.left_at, p.transferred_out_at)), '%Y-%m'))
            END AS last_month
     FROM people p
     CROSS JOIN asof a

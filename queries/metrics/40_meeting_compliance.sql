@@ -29,8 +29,8 @@ first_meeting AS (
 -- Each unit (a branch or a Party group) once, with its branch and the months it existed.
 units AS (
     SELECT unit_id, unit_kind, branch_id,
-           to_char(CAST(unit_created_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS created_month,
-           to_char(CAST(unit_dissolved_at + INTERVAL '8 hours' AS DATE), '%Y-%m') AS dissolved_month
+           to_char(china_date(unit_created_at), '%Y-%m') AS created_month,
+           to_char(china_date(unit_dissolved_at), '%Y-%m') AS dissolved_month
     FROM org_units
     WHERE tier = 1
 ),

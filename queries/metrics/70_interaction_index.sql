@@ -17,10 +17,7 @@
 -- param.weight_post: 3
 -- param.weight_comment: 2
 -- param.weight_like: 1
-WITH asof AS (
-    SELECT max(month) AS month FROM live_events
-),
-first_activity AS (
+WITH first_activity AS (
     SELECT min(month) AS month FROM interactions WHERE kind IN ('post', 'comment', 'like')
 ),
 -- Each unit (a branch or a group) with the orgs its figures count for: its branch (level 1),
@@ -29,25 +26,6 @@ rollup AS (
     SELECT unit_id, branch_id, tier AS n, org_id, org_name, org_kind, parent_id
     FROM org_units
     WHERE tier BETWEEN 1 AND 3
-),
-population AS (
-    SELECT p.member_id, p.org_id AS branch_id,
-           greatest(f.month, to_char(CAST(p.registered_at + INTERVAL '8 hours' AS DATE), '%Y-%m')) AS first_month,
-           CASE WHEN p.status = 'active' THEN a.month
-                ELSE least(a.month, to_char(CAST(COALESCE(p.left_at, p.transferred_out_at) + INTERVAL '8 hours' AS DATE), '%Y-%m'))
-           END AS last_month
-    FROM people p
-    CROSS JOIN asof a
-    CROSS JOIN first_activity f
-),
-member_months AS (
-    SELECT member_id, branch_id,
-           unnest(generate_series(
-               CAST(substr(first_month, 1, 4) AS BIGINT) * 12 + CAST(substr(first_month, 6, 2) AS BIGINT) - 1,
-               CAST(substr(last_month, 1, 4) AS BIGINT) * 12 + CAST(substr(last_month, 6, 2) AS BIGINT) - 1
-           )) AS month_index
-    FROM population
-    WHERE first_month IS NOT NULL
 ),
 activity AS (
     SELECT member_id, month,
@@ -64,9 +42,11 @@ member_rows AS (
            COALESCE(s.comments, 0) AS comments,
            COALESCE(s.likes, 0) AS likes
     FROM (
-        SELECT member_id, branch_id,
-               concat(CAST(month_index / 12 AS VARCHAR), '-', lpad(CAST(month_index % 12 + 1 AS VARCHAR), 2, '0')) AS month
-        FROM member_months
+        -- Each person's months (`member_months`) from the first month with any record.
+        SELECT mm.member_id, mm.org_id AS branch_id, mm.month
+        FROM member_months mm
+        CROSS JOIN first_activity f
+        WHERE f.month IS NULL OR mm.month >= f.month
     ) m
     LEFT JOIN activity s ON s.member_id = m.member_id AND s.month = m.month
 ),

@@ -63,17 +63,17 @@ persons AS (
                 THEN greatest(registered_index, interaction_first_index) END AS interaction_first_index
     FROM (
         SELECT p.member_id, p.org_id,
-               CAST(date_part('year', CAST(p.registered_at + INTERVAL '8 hours' AS DATE)) * 12
-                    + date_part('month', CAST(p.registered_at + INTERVAL '8 hours' AS DATE)) - 1 AS BIGINT) AS registered_index,
+               CAST(date_part('year', china_date(p.registered_at)) * 12
+                    + date_part('month', china_date(p.registered_at)) - 1 AS BIGINT) AS registered_index,
                CASE WHEN p.status = 'active'
                     THEN CAST(substr(a.month, 1, 4) AS BIGINT) * 12 + CAST(substr(a.month, 6, 2) AS BIGINT) - 1
                     ELSE least(CAST(substr(a.month, 1, 4) AS BIGINT) * 12 + CAST(substr(a.month, 6, 2) AS BIGINT) - 1,
-                               CAST(date_part('year', CAST(COALESCE(p.left_at, p.transferred_out_at) + INTERVAL '8 hours' AS DATE)) * 12
-                                    + date_part('month', CAST(COALESCE(p.left_at, p.transferred_out_at) + INTERVAL '8 hours' AS DATE)) - 1 AS BIGINT))
+                               CAST(date_part('year', china_date(COALESCE(p.left_at, p.transferred_out_at))) * 12
+                                    + date_part('month', china_date(COALESCE(p.left_at, p.transferred_out_at))) - 1 AS BIGINT))
                END AS last_index,
                CASE WHEN p.stage IN ('probationary', 'full_member')
-                    THEN CAST(date_part('year', CAST(COALESCE(p.probationary_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE)) * 12
-                              + date_part('month', CAST(COALESCE(p.probationary_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE)) - 1 AS BIGINT)
+                    THEN CAST(date_part('year', china_date(COALESCE(p.probationary_at, p.transferred_in_at))) * 12
+                              + date_part('month', china_date(COALESCE(p.probationary_at, p.transferred_in_at))) - 1 AS BIGINT)
                END AS dues_first_index,
                CAST(substr(s.month, 1, 4) AS BIGINT) * 12 + CAST(substr(s.month, 6, 2) AS BIGINT) - 1 AS study_first_index,
                CAST(substr(i.month, 1, 4) AS BIGINT) * 12 + CAST(substr(i.month, 6, 2) AS BIGINT) - 1 AS interaction_first_index

@@ -16,7 +16,7 @@ SELECT
     e.payload,
     e.schema_version,
     CAST(e.month AS VARCHAR) AS month,
-    CAST(e.occurred_at + INTERVAL '8 hours' AS DATE) AS occurred_on
+    china_date(e.occurred_at) AS occurred_on
 FROM events e
 WHERE e.event_type <> 'event.retracted'
   AND e.event_id NOT IN (

@@ -23,16 +23,10 @@
 -- message: {member_name}已连续{months_owed}个月未缴纳党费（自{arrears_since}起）
 -- param.dues_warning_months: 3
 -- param.dues_critical_months: 6
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 -- Months as indexes (year × 12 + month − 1); `last_index` is the month before the
 -- evaluation's month, the last whole month.
@@ -42,7 +36,7 @@ members AS (
            CAST(date_part('year', DATE '${as_of_date}') * 12 + date_part('month', DATE '${as_of_date}') - 2 AS BIGINT) AS last_index
     FROM (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
-               CAST(COALESCE(p.probationary_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE) AS due_from
+               china_date(COALESCE(p.probationary_at, p.transferred_in_at)) AS due_from
         FROM people p
         JOIN units u ON u.unit_id = p.org_id
         WHERE p.stage IN ('probationary', 'full_member')

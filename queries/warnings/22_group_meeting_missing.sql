@@ -43,7 +43,7 @@ groups AS (
     FROM tree t
     CROSS JOIN clock c
     WHERE t.kind = 'group'
-      AND CAST(t.created_at + INTERVAL '8 hours' AS DATE) <= c.start_on
+      AND china_date(t.created_at) <= c.start_on
       AND (t.dissolved_at IS NULL OR t.dissolved_at > TIMESTAMP '${as_of}')
       AND (t.branch_dissolved_at IS NULL OR t.branch_dissolved_at > TIMESTAMP '${as_of}')
 ),

@@ -35,7 +35,7 @@ branches AS (
     FROM orgs o
     CROSS JOIN clock c
     WHERE o.kind = 'branch'
-      AND CAST(o.created_at + INTERVAL '8 hours' AS DATE) <= c.start_on
+      AND china_date(o.created_at) <= c.start_on
       AND (o.dissolved_at IS NULL OR o.dissolved_at > TIMESTAMP '${as_of}')
 ),
 held AS (

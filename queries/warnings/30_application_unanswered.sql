@@ -20,23 +20,17 @@
 -- ack_days: 7
 -- message: 入党申请人{member_name}于{applied_on}递交入党申请书，已逾期{days_overdue}天仍未安排谈话（应于{talk_due_on}前谈话）
 -- param.talk_months: 1
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 applicants AS (
     SELECT member_id, member_name, branch_id, applied_on,
            CAST(applied_on + INTERVAL '${talk_months} months' AS DATE) AS talk_due_on
     FROM (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
-               CAST(p.applied_at + INTERVAL '8 hours' AS DATE) AS applied_on
+               china_date(p.applied_at) AS applied_on
         FROM people p
         JOIN units u ON u.unit_id = p.org_id
         WHERE p.stage = 'applicant'

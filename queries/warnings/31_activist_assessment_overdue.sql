@@ -19,16 +19,10 @@
 -- ack_days: 7
 -- message: 入党积极分子{member_name}自{last_review_on}起已超过{assessment_months}个月未进行考察（逾期{days_overdue}天）
 -- param.assessment_months: 6
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 assessed AS (
     SELECT member_id, max(occurred_at) AS assessed_at
@@ -42,7 +36,7 @@ activists AS (
            CAST(last_review_on + INTERVAL '${assessment_months} months' AS DATE) AS due_on
     FROM (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
-               CAST(greatest(COALESCE(p.activist_at, p.transferred_in_at), a.assessed_at) + INTERVAL '8 hours' AS DATE) AS last_review_on
+               china_date(greatest(COALESCE(p.activist_at, p.transferred_in_at), a.assessed_at)) AS last_review_on
         FROM people p
         JOIN units u ON u.unit_id = p.org_id
         LEFT JOIN assessed a ON a.member_id = p.member_id

@@ -24,16 +24,10 @@
 -- ack_days: 7
 -- message: 预备党员{member_name}的预备期{probation_state}（满期日{probation_ends}），支部尚未讨论其转正
 -- param.probation_warn_days: 30
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 extended AS (
     SELECT member_id, sum(json_get_int(payload, 'months')) AS months
@@ -42,14 +36,12 @@ extended AS (
       AND occurred_at <= TIMESTAMP '${as_of}'
     GROUP BY member_id
 ),
--- The end month as an index (year × 12 + month − 1) and the admission's day of month.
-probation AS (
+-- Probation ends a year (and any extension) after the admission, the day of the month
+-- kept and clipped to the month's end.
+ends AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id,
-           CAST(p.probationary_at + INTERVAL '8 hours' AS DATE) AS admitted_on,
-           CAST(date_part('year', CAST(p.probationary_at + INTERVAL '8 hours' AS DATE)) * 12
-                + date_part('month', CAST(p.probationary_at + INTERVAL '8 hours' AS DATE)) - 1
-                + 12 + COALESCE(x.months, 0) AS BIGINT) AS end_index,
-           CAST(date_part('day', CAST(p.probationary_at + INTERVAL '8 hours' AS DATE)) AS INT) AS admitted_day
+           china_date(p.probationary_at) AS admitted_on,
+           add_months(china_date(p.probationary_at), 12 + COALESCE(x.months, 0)) AS probation_ends
     FROM people p
     JOIN units u ON u.unit_id = p.org_id
     LEFT JOIN extended x ON x.member_id = p.member_id
@@ -57,14 +49,6 @@ probation AS (
       AND p.probationary_at <= TIMESTAMP '${as_of}'
       AND (p.converted_at IS NULL OR p.converted_at > TIMESTAMP '${as_of}')
       AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
-),
-ends AS (
-    SELECT member_id, member_name, branch_id, admitted_on,
-           make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT),
-                     least(admitted_day,
-                           CAST(date_part('day', make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT), 1)
-                                                 + INTERVAL '1 month' - INTERVAL '1 day') AS INT))) AS probation_ends
-    FROM probation
 ),
 scored AS (
     SELECT *, CAST(CAST(probation_ends AS INT) - CAST(DATE '${as_of_date}' AS INT) AS BIGINT) AS days_left

@@ -21,20 +21,14 @@
 -- ack_days: 7
 -- message: {member_name}的{approval}已由支部大会于{decided_on}通过，超过{approval_months}个月仍未获上级党委审批（逾期{days_overdue}天）
 -- param.approval_months: 3
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 pending AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id, d.step, d.approval,
-           CAST(CASE d.step WHEN 1 THEN p.probationary_at ELSE p.converted_at END + INTERVAL '8 hours' AS DATE) AS decided_on
+           china_date(CASE d.step WHEN 1 THEN p.probationary_at ELSE p.converted_at END) AS decided_on
     FROM people p
     JOIN units u ON u.unit_id = p.org_id
     CROSS JOIN (VALUES (1, '接收预备党员'), (2, '预备党员转正')) AS d(step, approval)

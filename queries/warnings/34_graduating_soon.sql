@@ -26,16 +26,10 @@
 -- ack_days: 14
 -- message: {stage_label}{member_name}预计于{expected_graduation}毕业（还有{days_left}天），{reason}
 -- param.graduating_months: 3
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 extended AS (
     SELECT member_id, sum(json_get_int(payload, 'months')) AS months
@@ -49,7 +43,7 @@ candidates AS (
            CASE WHEN p.probationary_at <= TIMESTAMP '${as_of}' THEN 'probationary'
                 WHEN p.development_target_at <= TIMESTAMP '${as_of}' OR p.stage = 'development_target' THEN 'development_target'
            END AS stage_now,
-           CAST(p.probationary_at + INTERVAL '8 hours' AS DATE) AS admitted_on,
+           china_date(p.probationary_at) AS admitted_on,
            COALESCE(x.months, 0) AS extended_months
     FROM people p
     JOIN units u ON u.unit_id = p.org_id
@@ -60,23 +54,12 @@ candidates AS (
       AND (p.converted_at IS NULL OR p.converted_at > TIMESTAMP '${as_of}')
       AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
 ),
--- The end of probation as in probation_ending: the end month as an index
--- (year × 12 + month − 1), the admission's day clipped to that month's last day.
-indexed AS (
-    SELECT *,
-           CAST(date_part('year', admitted_on) * 12 + date_part('month', admitted_on) - 1 + 12 + extended_months AS BIGINT) AS end_index,
-           CAST(date_part('day', admitted_on) AS INT) AS admitted_day
-    FROM candidates
-),
+-- The end of probation as in probation_ending: a year (and any extension) after the
+-- admission, the day kept and clipped to the month's end.
 dated AS (
     SELECT member_id, member_name, branch_id, expected_graduation, stage_now,
-           CASE WHEN end_index IS NOT NULL THEN
-               make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT),
-                         least(admitted_day,
-                               CAST(date_part('day', make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT), 1)
-                                                     + INTERVAL '1 month' - INTERVAL '1 day') AS INT)))
-           END AS probation_ends
-    FROM indexed
+           add_months(admitted_on, 12 + extended_months) AS probation_ends
+    FROM candidates
 )
 SELECT branch_id AS org_id,
        member_id,

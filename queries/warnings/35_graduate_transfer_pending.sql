@@ -19,23 +19,17 @@
 -- ack_days: 14
 -- message: 党员{member_name}已于{graduated_on}毕业，组织关系尚未转出（{transfer_state}）
 -- param.graduate_keep_years: 2
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 graduates AS (
     SELECT member_id, member_name, branch_id, graduated_on,
            CAST(graduated_on + INTERVAL '${graduate_keep_years} years' AS DATE) AS keep_until
     FROM (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
-               CAST(p.graduated_at + INTERVAL '8 hours' AS DATE) AS graduated_on
+               china_date(p.graduated_at) AS graduated_on
         FROM people p
         JOIN units u ON u.unit_id = p.org_id
         WHERE p.stage IN ('probationary', 'full_member')

@@ -36,16 +36,9 @@ WITH checked AS (
                     END AS BIGINT) AS year
     )
 ),
+-- The branch of every org and whether it is dissolved (`org_branches`).
 units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 rated AS (
     SELECT e.member_id, e.org_id, e.occurred_at
@@ -55,17 +48,16 @@ rated AS (
 ),
 -- The day each branch first rated anyone for the year checked.
 branch_rated AS (
-    SELECT u.branch_id, min(CAST(r.occurred_at + INTERVAL '8 hours' AS DATE)) AS rated_on
+    SELECT u.branch_id, min(china_date(r.occurred_at)) AS rated_on
     FROM rated r
     JOIN units u ON u.unit_id = r.org_id
     GROUP BY u.branch_id
 ),
 expected AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id, c.year, c.deadline,
-           CAST(COALESCE(p.converted_at, CASE WHEN p.stage = 'full_member' THEN p.transferred_in_at END)
-                + INTERVAL '8 hours' AS DATE) AS full_on,
-           CAST(greatest(p.registered_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE) AS here_on,
-           CAST(p.graduated_at + INTERVAL '8 hours' AS DATE) AS graduated_on,
+           china_date(COALESCE(p.converted_at, CASE WHEN p.stage = 'full_member' THEN p.transferred_in_at END)) AS full_on,
+           china_date(greatest(p.registered_at, p.transferred_in_at)) AS here_on,
+           china_date(p.graduated_at) AS graduated_on,
            least(CAST(concat(CAST(c.year AS VARCHAR), '-12-31') AS DATE), b.rated_on) AS cutoff
     FROM people p
     CROSS JOIN checked c

@@ -19,26 +19,18 @@
 -- ack_days: 30
 -- message: {org_name}委员会于{elected_on}选举产生，任期{term_years}年已于{expires_on}届满，尚未换届（逾期{days_overdue}天）
 -- param.committee_term_years: 3
-WITH committees AS (
+-- A term ends on the same day term_years later (29 February → 28 February).
+WITH expiring AS (
     SELECT org_id, org_name, elected_on, term_years,
-           CAST(date_part('year', elected_on) * 12 + date_part('month', elected_on) - 1 + 12 * term_years AS BIGINT) AS end_index,
-           CAST(date_part('day', elected_on) AS INT) AS elected_day
+           add_months(elected_on, 12 * term_years) AS expires_on
     FROM (
         SELECT org_id, name AS org_name,
-               CAST(committee_elected_at + INTERVAL '8 hours' AS DATE) AS elected_on,
+               china_date(committee_elected_at) AS elected_on,
                CAST(COALESCE(committee_term_years, ${committee_term_years}) AS BIGINT) AS term_years
         FROM orgs
         WHERE committee_elected_at <= TIMESTAMP '${as_of}'
           AND (dissolved_at IS NULL OR dissolved_at > TIMESTAMP '${as_of}')
     )
-),
-expiring AS (
-    SELECT org_id, org_name, elected_on, term_years,
-           make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT),
-                     least(elected_day,
-                           CAST(date_part('day', make_date(CAST(end_index / 12 AS INT), CAST(end_index % 12 + 1 AS INT), 1)
-                                                 + INTERVAL '1 month' - INTERVAL '1 day') AS INT))) AS expires_on
-    FROM committees
 )
 SELECT org_id,
        CAST(NULL AS VARCHAR) AS member_id,

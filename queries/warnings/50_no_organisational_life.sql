@@ -24,16 +24,10 @@
 -- ack_days: 3
 -- message: 党员{member_name}已连续{no_life_months}个月未参加组织生活（期间应参加{invited}次，缺席{absent}次，请假{excused}次；最近一次参加：{last_present}）
 -- param.no_life_months: 6
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 span AS (
     SELECT CAST(DATE '${as_of_date}' - INTERVAL '${no_life_months} months' AS DATE) AS start_on
@@ -44,7 +38,7 @@ span AS (
 -- the memory of the query small.
 records AS (
     SELECT r.member_id, r.status,
-           CAST(COALESCE(m.occurred_at, r.first_at) + INTERVAL '8 hours' AS DATE) AS meeting_on
+           china_date(COALESCE(m.occurred_at, r.first_at)) AS meeting_on
     FROM (
         SELECT member_id, json_get_str(payload, 'meeting_id') AS meeting_id,
                last_value(json_get_str(payload, 'status') ORDER BY occurred_at, recorded_at, event_id) AS status,
@@ -75,7 +69,7 @@ members AS (
     JOIN units u ON u.unit_id = p.org_id
     WHERE p.stage IN ('probationary', 'full_member')
       AND p.status = 'active'
-      AND CAST(COALESCE(p.probationary_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE) <= s.start_on
+      AND china_date(COALESCE(p.probationary_at, p.transferred_in_at)) <= s.start_on
       AND (p.graduated_at IS NULL OR p.graduated_at > TIMESTAMP '${as_of}')
       AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
 )

@@ -23,20 +23,14 @@
 -- message: 党员{member_name}参与度偏低：{reason}
 -- param.absences_in_row: 3
 -- param.study_gap_days: 30
-WITH units AS (
-    -- The branch of every org (a Party group's is its parent, any other org its own)
-    -- and whether that branch is dissolved, from a single read of `orgs`.
-    SELECT org_id AS unit_id, branch_id,
-           max(CASE WHEN org_id = branch_id THEN dissolved_at END) OVER (PARTITION BY branch_id) AS branch_dissolved_at
-    FROM (
-        SELECT org_id, dissolved_at,
-               CASE WHEN kind = 'group' THEN parent_id ELSE org_id END AS branch_id
-        FROM orgs
-    )
+WITH
+-- The branch of every org and whether it is dissolved (`org_branches`).
+units AS (
+    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
 ),
 members AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id,
-           CAST(COALESCE(p.probationary_at, p.transferred_in_at) + INTERVAL '8 hours' AS DATE) AS member_on
+           china_date(COALESCE(p.probationary_at, p.transferred_in_at)) AS member_on
     FROM people p
     JOIN units u ON u.unit_id = p.org_id
     WHERE p.stage IN ('probationary', 'full_member')
@@ -72,7 +66,7 @@ attended AS (
 absences AS (
     SELECT r.member_id,
            count(*) AS absences_in_row,
-           max(CAST(r.meeting_at + INTERVAL '8 hours' AS DATE)) AS last_meeting_on
+           max(china_date(r.meeting_at)) AS last_meeting_on
     FROM records r
     JOIN attended a ON a.member_id = r.member_id
     WHERE r.status = 'absent'

@@ -70,7 +70,7 @@ records AS (
     ) r
     LEFT JOIN meetings m ON m.meeting_id = r.meeting_id
     CROSS JOIN span s
-    WHERE CAST(COALESCE(m.occurred_at, r.first_at) + INTERVAL '8 hours' AS DATE) BETWEEN s.first_on AND s.last_on
+    WHERE china_date(COALESCE(m.occurred_at, r.first_at)) BETWEEN s.first_on AND s.last_on
 ),
 branch_rates AS (
     SELECT u.branch_id AS org_id, u.branch_name AS org_name, u.college_id, u.college_name,

@@ -52,6 +52,7 @@ pub mod access;
 pub mod audit;
 pub mod bounded;
 pub mod budget;
+pub mod calendar;
 pub mod clock;
 pub mod csv;
 pub mod error;

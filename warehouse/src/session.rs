@@ -603,6 +603,7 @@ fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
     datafusion_functions_json::register_all(&mut state)
         .map_err(|e| Error::Execution { source: e })?;
     crate::stats::register(&mut state).map_err(|e| Error::Execution { source: e })?;
+    crate::calendar::register(&mut state).map_err(|e| Error::Execution { source: e })?;
     crate::bounded::register(&mut state).map_err(|e| Error::Execution { source: e })?;
     // `version()` names the product, not the engine, its version and the platform.
     let version = datafusion::logical_expr::create_udf(
