@@ -328,7 +328,9 @@ mod tests {
             expires_at: String::new(),
         }])
         .unwrap();
-        let now = Utc::now();
+        let now = DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(
             store.authenticate(&token, now).unwrap().role,
             Role::Secretary

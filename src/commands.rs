@@ -151,43 +151,31 @@ pub async fn refresh_models(
     names: &[String],
     clock: &dyn dashboards::Clock,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
-    let materialised: Vec<String> = runner.materialised().into_iter().map(|m| m.name).collect();
-    let models = if names.is_empty() {
-        materialised
+    let count = if names.is_empty() {
+        runner.materialised().len()
     } else {
-        for name in names {
-            if !materialised.contains(name) {
-                return Err(dashboards::Error::UnknownModel {
-                    model: name.clone(),
-                    known: materialised.join(", "),
-                }
-                .into());
-            }
-        }
-        names.to_vec()
+        names.len()
     };
-    let bar = indicatif::ProgressBar::new(models.len() as u64);
+    let bar = indicatif::ProgressBar::new(count as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} 刷新模型 {bar:30} {pos}/{len} {msg}")
             .expect("the template is valid"),
     );
-    // The views are computed once for all the models of this refresh.
-    bar.set_message("views");
-    let ctx = runner.warehouse().batch_context().await?;
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let mut failed = 0;
-    for model in &models {
-        bar.set_message(model.clone());
-        let run = runner.refresh_in(&ctx, model, clock).await;
-        let ms = (run.finished - run.started).num_milliseconds();
-        match &run.error {
-            None => bar.println(format!("  ✓ {model}: {} rows in {ms} ms", run.rows)),
-            Some(e) => {
-                failed += 1;
-                bar.println(format!("  ✗ {model}: {e}"));
+    runner
+        .refresh_all(names, clock, |run| {
+            let ms = (run.finished - run.started).num_milliseconds();
+            match &run.error {
+                None => bar.println(format!("  ✓ {}: {} rows in {ms} ms", run.model, run.rows)),
+                Some(e) => {
+                    failed += 1;
+                    bar.println(format!("  ✗ {}: {e}", run.model));
+                }
             }
-        }
-        bar.inc(1);
-    }
+            bar.inc(1);
+        })
+        .await?;
     bar.finish_and_clear();
     Ok(failed)
 }

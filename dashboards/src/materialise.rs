@@ -105,6 +105,44 @@ impl ModelRunner {
             .await
     }
 
+    /// Refreshes `models` (every materialised model when empty) together: the views are
+    /// computed once for all of them ([`Warehouse::batch_context`]), then each model in
+    /// turn, each run recorded. `on_run` hears of each run as it ends (a progress bar, a
+    /// log line). Used by the scheduler when several models fall due at once, by
+    /// `dangjian refresh` and by the demo. A name that is not a materialised model is
+    /// refused before anything runs; one failing model does not stop the others.
+    pub async fn refresh_all(
+        &self,
+        models: &[String],
+        clock: &dyn Clock,
+        mut on_run: impl FnMut(&RunRecord),
+    ) -> Result<Vec<RunRecord>> {
+        let materialised: Vec<String> = self.materialised().into_iter().map(|m| m.name).collect();
+        let models = if models.is_empty() {
+            materialised
+        } else {
+            if let Some(unknown) = models.iter().find(|m| !materialised.contains(m)) {
+                return Err(Error::UnknownModel {
+                    model: unknown.clone(),
+                    known: materialised.join(", "),
+                });
+            }
+            models.to_vec()
+        };
+        let ctx = match models.as_slice() {
+            // One model plans its views itself: computing every view first would cost more.
+            [_] => self.warehouse.context(),
+            _ => self.warehouse.batch_context().await?,
+        };
+        let mut runs = Vec::with_capacity(models.len());
+        for model in &models {
+            let run = self.refresh_in(&ctx, model, clock).await;
+            on_run(&run);
+            runs.push(run);
+        }
+        Ok(runs)
+    }
+
     /// [`Self::refresh`] with the model's query planned in `ctx` — a
     /// [`Warehouse::batch_context`] when many models are refreshed together.
     pub async fn refresh_in(

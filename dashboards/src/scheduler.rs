@@ -129,6 +129,39 @@ impl Scheduler {
         Some(self.runner.refresh(model, self.clock.as_ref()).await)
     }
 
+    /// Refreshes `models` together (their views computed once, see
+    /// [`ModelRunner::refresh_all`]), leaving out any whose previous refresh still runs.
+    pub async fn refresh_together(&self, models: &[String]) -> Vec<RunRecord> {
+        let mut claimed = Vec::with_capacity(models.len());
+        let mut names = Vec::with_capacity(models.len());
+        for model in models {
+            match self.claim(model) {
+                Some(guard) => {
+                    claimed.push(guard);
+                    names.push(model.clone());
+                }
+                None => {
+                    tracing::info!(model, "refresh skipped: the previous one is still running")
+                }
+            }
+        }
+        if names.is_empty() {
+            return Vec::new();
+        }
+        match self
+            .runner
+            .refresh_all(&names, self.clock.as_ref(), |_| {})
+            .await
+        {
+            Ok(runs) => runs,
+            Err(e) => {
+                // Only the shared views can fail here (each model's failure is its record).
+                tracing::error!(error = %e, models = ?names, "a scheduled refresh could not start");
+                Vec::new()
+            }
+        }
+    }
+
     /// Marks `model` as running until the returned guard drops; `None` if it already is.
     fn claim(&self, model: &str) -> Option<Running<'_>> {
         let mut set = self.running.lock().expect("running set poisoned");
@@ -163,13 +196,12 @@ impl Scheduler {
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) {
         let mut tasks = JoinSet::new();
         match self.missed().await {
-            Ok(missed) => {
-                for model in missed {
-                    tracing::info!(model, "catching up a missed refresh");
-                    let this = self.clone();
-                    tasks.spawn(async move { this.refresh(&model).await });
-                }
+            Ok(missed) if !missed.is_empty() => {
+                tracing::info!(models = ?missed, "catching up missed refreshes");
+                let this = self.clone();
+                tasks.spawn(async move { this.refresh_together(&missed).await });
             }
+            Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "could not read the run history; no catch-up"),
         }
         let start = self.clock.now();
@@ -182,13 +214,18 @@ impl Scheduler {
                 () = self.clock.sleep_until(earliest) => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             }
+            // The models due now run as one batch.
             let now = self.clock.now();
+            let mut due = Vec::new();
             for (i, m) in self.models.iter().enumerate() {
                 if next[i].is_some_and(|t| t <= now) {
-                    let (this, model) = (self.clone(), m.model.clone());
-                    tasks.spawn(async move { this.refresh(&model).await });
+                    due.push(m.model.clone());
                     next[i] = m.next_after(now);
                 }
+            }
+            if !due.is_empty() {
+                let this = self.clone();
+                tasks.spawn(async move { this.refresh_together(&due).await });
             }
         }
         while tasks.join_next().await.is_some() {}

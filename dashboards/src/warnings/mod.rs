@@ -813,7 +813,9 @@ FROM live_events WHERE event_type = 'member.registered'";
     async fn two_runs_never_overlap() {
         let outbox = std::env::temp_dir().join(format!("dj-outbox-{}", uuid::Uuid::now_v7()));
         let (engine, warehouse) = engine(&outbox).await;
-        let as_of = Utc::now();
+        let as_of = DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
         let other = engine.clone();
         let (a, b) = tokio::join!(other.run(&[], as_of, false), engine.run(&[], as_of, false));
         let (a, b) = (a.unwrap(), b.unwrap());
