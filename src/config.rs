@@ -539,14 +539,12 @@ impl Config {
     }
 
     /// When `serve` vacuums, if ever.
-    pub fn vacuum_schedule(
-        &self,
-    ) -> Result<Option<dashboards::scheduler::ModelSchedule>, ConfigError> {
+    pub fn vacuum_schedule(&self) -> Result<Option<dashboards::Schedule>, ConfigError> {
         let expression = self.scheduler.vacuum.trim();
         if expression.is_empty() {
             return Ok(None);
         }
-        dashboards::scheduler::ModelSchedule::parse("vacuum", expression)
+        dashboards::Schedule::parse("vacuum", expression)
             .map(Some)
             .map_err(|e| ConfigError::Invalid {
                 message: format!("scheduler.vacuum: {e}"),

@@ -425,25 +425,27 @@ pub async fn expire_audit(
     Ok((rows, files))
 }
 
-/// Runs [`vacuum_all`] at every time of `schedule` (`scheduler.vacuum`).
-async fn vacuum_on_schedule(state: AppState, schedule: dashboards::scheduler::ModelSchedule) {
+/// Runs [`vacuum_all`] and the audit retention at every time of `schedule`
+/// (`scheduler.vacuum`).
+async fn vacuum_on_schedule(state: AppState, schedule: dashboards::Schedule) {
     let retention = state.config.vacuum_retention();
-    loop {
-        let now = state.clock.now();
-        let Some(next) = schedule.next_after(now) else {
-            return;
-        };
-        state.clock.sleep_until(next).await;
-        match vacuum_all(&state.ingest, &state.runner, retention).await {
-            Ok((events, models)) => tracing::info!(
-                events_files = events.files_deleted,
-                model_files = models,
-                "scheduled vacuum done"
-            ),
-            Err(e) => tracing::error!(error = %e, "scheduled vacuum failed"),
+    let clock = state.clock.clone();
+    let never = std::future::pending::<()>();
+    dashboards::on_schedule(clock.as_ref(), &[schedule], never, |_, at| {
+        let state = state.clone();
+        async move {
+            match vacuum_all(&state.ingest, &state.runner, retention).await {
+                Ok((events, models)) => tracing::info!(
+                    events_files = events.files_deleted,
+                    model_files = models,
+                    "scheduled vacuum done"
+                ),
+                Err(e) => tracing::error!(error = %e, "scheduled vacuum failed"),
+            }
+            if let Err(e) = expire_audit(&state.warehouse, &state.config, at, retention).await {
+                tracing::error!(error = %e, "audit retention failed");
+            }
         }
-        if let Err(e) = expire_audit(&state.warehouse, &state.config, now, retention).await {
-            tracing::error!(error = %e, "audit retention failed");
-        }
-    }
+    })
+    .await;
 }

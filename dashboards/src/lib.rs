@@ -49,5 +49,5 @@ pub use clock::{Clock, ManualClock, SharedClock, ShiftedClock, SystemClock};
 pub use error::{Error, Result};
 pub use materialise::{ModelRunner, ModelTable, RunRecord, RunStatus};
 pub use render::{Cockpit, Period};
-pub use scheduler::{ModelSchedule, Scheduler};
+pub use scheduler::{Schedule, Scheduler, on_schedule};
 pub use warnings::{Acknowledger, RunReport, Severity, WarningEngine, WarningQuery};

@@ -1,8 +1,11 @@
-//! [`Scheduler`]: refreshes each materialised model when its cron schedule falls due.
+//! The server's timing: [`Schedule`], a job's cron schedule; [`on_schedule`], the one loop
+//! that waits on the injected clock for whatever falls due — model refreshes (the
+//! [`Scheduler`] here), warning rules (`WarningEngine::run_scheduled`) and the vacuum; and
+//! [`Scheduler`], which refreshes each materialised model when its schedule falls due.
 //!
 //! Schedules are cron expressions with seconds (`sec min hour day month weekday`, the
 //! `cron` crate's format), read in China Standard Time like every other calendar rule.
-//! Guarantees:
+//! The model scheduler's guarantees:
 //! - a model is never refreshed twice at once (a due run while one is going is skipped);
 //! - a failing model is recorded as failed and does not stop the others;
 //! - on start-up, a model whose latest scheduled time passed after its latest recorded
@@ -21,22 +24,22 @@ use crate::clock::Clock;
 use crate::materialise::{ModelRunner, RunRecord};
 use crate::{Error, Result};
 
-/// A model and when it runs.
+/// A job — a model, a warning rule, the vacuum — and when it runs.
 #[derive(Debug, Clone)]
-pub struct ModelSchedule {
-    pub model: String,
+pub struct Schedule {
+    pub job: String,
     pub schedule: cron::Schedule,
 }
 
-impl ModelSchedule {
-    pub fn parse(model: &str, expression: &str) -> Result<Self> {
+impl Schedule {
+    pub fn parse(job: &str, expression: &str) -> Result<Self> {
         let schedule = cron::Schedule::from_str(expression).map_err(|e| Error::Schedule {
-            model: model.to_string(),
+            model: job.to_string(),
             schedule: expression.to_string(),
             reason: e.to_string(),
         })?;
         Ok(Self {
-            model: model.to_string(),
+            job: job.to_string(),
             schedule,
         })
     }
@@ -61,10 +64,46 @@ impl ModelSchedule {
     }
 }
 
+/// Waits on `clock` for the next time any of `schedules` falls due and calls `due` with
+/// the jobs due by then (together, so that e.g. rules due at one instant share one digest
+/// mail) and the scheduled instant; again and again until `shutdown` resolves or no
+/// schedule has a next time. `due` is awaited: work that must not hold up the loop
+/// spawns itself. Times that pass while `due` runs are not made up for — the next call
+/// is for the first scheduled time after it returned.
+pub async fn on_schedule<F, Fut>(
+    clock: &dyn Clock,
+    schedules: &[Schedule],
+    shutdown: impl Future<Output = ()>,
+    mut due: F,
+) where
+    F: FnMut(Vec<String>, DateTime<Utc>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    tokio::pin!(shutdown);
+    let mut since = clock.now();
+    loop {
+        let Some(next) = schedules.iter().filter_map(|s| s.next_after(since)).min() else {
+            return;
+        };
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = clock.sleep_until(next) => {}
+        }
+        let now = clock.now();
+        let jobs: Vec<String> = schedules
+            .iter()
+            .filter(|s| s.next_after(since).is_some_and(|t| t <= now))
+            .map(|s| s.job.clone())
+            .collect();
+        due(jobs, next).await;
+        since = clock.now().max(now);
+    }
+}
+
 pub struct Scheduler {
     runner: Arc<ModelRunner>,
     clock: Arc<dyn Clock>,
-    models: Vec<ModelSchedule>,
+    models: Vec<Schedule>,
     running: Mutex<HashSet<String>>,
 }
 
@@ -98,7 +137,7 @@ impl Scheduler {
         let models = runner
             .materialised()
             .iter()
-            .filter_map(|m| m.get("schedule").map(|s| ModelSchedule::parse(&m.name, s)))
+            .filter_map(|m| m.get("schedule").map(|s| Schedule::parse(&m.name, s)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::with_schedules(runner, clock, models))
     }
@@ -106,7 +145,7 @@ impl Scheduler {
     pub fn with_schedules(
         runner: Arc<ModelRunner>,
         clock: Arc<dyn Clock>,
-        models: Vec<ModelSchedule>,
+        models: Vec<Schedule>,
     ) -> Self {
         Self {
             runner,
@@ -116,7 +155,7 @@ impl Scheduler {
         }
     }
 
-    pub fn schedules(&self) -> &[ModelSchedule] {
+    pub fn schedules(&self) -> &[Schedule] {
         &self.models
     }
 
@@ -182,12 +221,12 @@ impl Scheduler {
         Ok(self
             .models
             .iter()
-            .filter(|m| match (m.latest_at(now), last_run.get(&m.model)) {
+            .filter(|m| match (m.latest_at(now), last_run.get(&m.job)) {
                 (Some(due), Some(ran)) => due > *ran,
                 (Some(_), None) => true,
                 (None, _) => false,
             })
-            .map(|m| m.model.clone())
+            .map(|m| m.job.clone())
             .collect())
     }
 
@@ -204,30 +243,15 @@ impl Scheduler {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "could not read the run history; no catch-up"),
         }
-        let start = self.clock.now();
-        let mut next: Vec<Option<DateTime<Utc>>> =
-            self.models.iter().map(|m| m.next_after(start)).collect();
-        tokio::pin!(shutdown);
-        while let Some(earliest) = next.iter().flatten().min().copied() {
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = self.clock.sleep_until(earliest) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
-            }
-            // The models due now run as one batch.
-            let now = self.clock.now();
-            let mut due = Vec::new();
-            for (i, m) in self.models.iter().enumerate() {
-                if next[i].is_some_and(|t| t <= now) {
-                    due.push(m.model.clone());
-                    next[i] = m.next_after(now);
-                }
-            }
-            if !due.is_empty() {
-                let this = self.clone();
-                tasks.spawn(async move { this.refresh_together(&due).await });
-            }
-        }
+        let clock = self.clock.clone();
+        on_schedule(clock.as_ref(), &self.models, shutdown, |due, _| {
+            // Forget the refreshes that have finished; the due models run as one batch.
+            while tasks.try_join_next().is_some() {}
+            let this = self.clone();
+            tasks.spawn(async move { this.refresh_together(&due).await });
+            std::future::ready(())
+        })
+        .await;
         while tasks.join_next().await.is_some() {}
         tracing::info!("scheduler stopped");
     }
@@ -313,6 +337,53 @@ mod tests {
             .with_timezone(&Utc)
     }
 
+    /// Jobs due at one instant come in one call; a clock that jumps over several times
+    /// gives one call for what fell due, not one per missed time.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn one_loop_calls_the_jobs_due_together() {
+        let clock = Arc::new(ManualClock::new(at("2026-11-25T00:00:30Z")));
+        let schedules = [
+            Schedule::parse("a", "0 * * * * *").unwrap(),
+            Schedule::parse("b", "0 * * * * *").unwrap(),
+            Schedule::parse("c", "0 0 * * * *").unwrap(),
+        ];
+        let (calls, stop) = (Arc::new(Mutex::new(Vec::new())), tokio::sync::Notify::new());
+        let seen = calls.clone();
+        let (looping, _) = tokio::join!(
+            on_schedule(clock.as_ref(), &schedules, stop.notified(), |jobs, t| {
+                seen.lock().unwrap().push((jobs, t));
+                std::future::ready(())
+            }),
+            async {
+                let wait = || async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                };
+                wait().await;
+                clock.set(at("2026-11-25T00:01:00Z"));
+                wait().await;
+                // Past 01:00 (c) and several minutes of a and b at once.
+                clock.set(at("2026-11-25T01:03:10Z"));
+                wait().await;
+                stop.notify_one();
+            }
+        );
+        let () = looping;
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            [
+                (
+                    vec!["a".to_string(), "b".into()],
+                    at("2026-11-25T00:01:00Z")
+                ),
+                (
+                    vec!["a".into(), "b".into(), "c".into()],
+                    at("2026-11-25T00:02:00Z")
+                ),
+            ]
+        );
+    }
+
     async fn wait_for_runs(runner: &ModelRunner, n: usize) -> Vec<RunRecord> {
         for _ in 0..300 {
             let runs = runner.history().await.unwrap();
@@ -329,7 +400,7 @@ mod tests {
 
     #[test]
     fn schedules_read_in_china_time() {
-        let daily = ModelSchedule::parse("m", "0 30 2 * * *").unwrap();
+        let daily = Schedule::parse("m", "0 30 2 * * *").unwrap();
         // 02:30 China time is 18:30 UTC the day before.
         assert_eq!(
             daily.next_after(at("2026-11-25T00:00:00Z")),
@@ -339,7 +410,7 @@ mod tests {
             daily.latest_at(at("2026-11-25T00:00:00Z")),
             Some(at("2026-11-24T18:30:00Z"))
         );
-        assert!(ModelSchedule::parse("m", "every hour").is_err());
+        assert!(Schedule::parse("m", "every hour").is_err());
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -646,6 +646,11 @@ macro_rules! catalogue {
         pub enum Payload { $($variant($payload)),* }
 
         impl Payload {
+            /// The type of the events that carry this payload.
+            pub fn event_type(&self) -> EventType {
+                match self { $(Payload::$variant(_) => EventType::$variant),* }
+            }
+
             /// Reads and checks the payload of an event of type `event_type`.
             pub fn parse(event_type: EventType, value: Value) -> Result<Payload, Invalid> {
                 match event_type {

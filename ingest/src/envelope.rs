@@ -101,6 +101,53 @@ impl ValidEvent {
         event
     }
 
+    /// An event the server makes itself — a warning's lifecycle, an acknowledgement —
+    /// from its typed payload: the type follows the payload and the id is a new UUIDv7.
+    /// The ids and the payload are checked as a client's would be (the payload read back
+    /// from its canonical JSON: its value types and its rules), so the server never
+    /// stores an event a client could not have sent.
+    pub fn made(
+        occurred_at: DateTime<Utc>,
+        org_id: &str,
+        member_id: Option<&str>,
+        actor_id: &str,
+        payload: Payload,
+    ) -> Result<Self, FieldError> {
+        let event_type = payload.event_type();
+        let fail = |error: &'static str, field: &str, message: String| FieldError {
+            error,
+            message,
+            field: field.to_string(),
+            index: 0,
+        };
+        Id::check(org_id).map_err(|m| fail("invalid_value", "org_id", m))?;
+        Id::check(actor_id).map_err(|m| fail("invalid_value", "actor_id", m))?;
+        match member_id {
+            Some(member) => Id::check(member).map_err(|m| fail("invalid_value", "member_id", m))?,
+            None if event_type.requires_member() => {
+                return Err(fail(
+                    "missing_field",
+                    "member_id",
+                    format!("a {} event names its member", event_type.as_str()),
+                ));
+            }
+            None => {}
+        }
+        let value = serde_json::to_value(&payload).expect("payloads serialize");
+        let payload = Payload::parse(event_type, value).map_err(|(field, message)| {
+            fail("invalid_value", &format!("payload.{field}"), message)
+        })?;
+        Ok(Self::new(
+            Uuid::now_v7(),
+            event_type,
+            occurred_at,
+            org_id.to_string(),
+            member_id.map(str::to_string),
+            Some(actor_id.to_string()),
+            payload,
+        ))
+    }
+
     /// The same event recorded by `actor` (the server sets who recorded an event from
     /// the caller's token): the fingerprint follows.
     pub fn recorded_by(mut self, actor: &str) -> Self {
@@ -486,6 +533,54 @@ mod tests {
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
         v
+    }
+
+    #[test]
+    fn server_made_events_are_checked_like_a_clients() {
+        use crate::catalogue::{DuesPaid, Fen, Id, Period, WarningResolved};
+        let resolved = |warning: &str| {
+            Payload::WarningResolved(WarningResolved {
+                warning_id: Id(warning.into()),
+            })
+        };
+        let event =
+            ValidEvent::made(now(), "B1", None, "dangjian-warnings", resolved("w-1")).unwrap();
+        assert_eq!(event.event_type, EventType::WarningResolved);
+        assert_eq!(event.payload_json, r#"{"warning_id":"w-1"}"#);
+        assert_eq!(event.actor_id.as_deref(), Some("dangjian-warnings"));
+        // The same as a client sending it.
+        let sent = Validator::default()
+            .validate(
+                0,
+                json!({"event_type": "warning.resolved", "occurred_at": "2026-11-25T12:00:00+08:00",
+                       "org_id": "B1", "actor_id": "dangjian-warnings",
+                       "payload": {"warning_id": "w-1"}}),
+                now(),
+            )
+            .unwrap();
+        assert_eq!(event.content_hash, sent.content_hash);
+
+        let refused = |e: Result<ValidEvent, FieldError>| e.unwrap_err().field;
+        assert_eq!(
+            refused(ValidEvent::made(now(), "B 1", None, "x", resolved("w-1"))),
+            "org_id"
+        );
+        assert_eq!(
+            refused(ValidEvent::made(now(), "B1", None, "x", resolved("w 1"))),
+            "payload.warning_id"
+        );
+        let dues = Payload::DuesPaid(DuesPaid {
+            period: Period("2026-13".into()),
+            amount_fen: Fen(20),
+        });
+        assert_eq!(
+            refused(ValidEvent::made(now(), "B1", None, "x", dues.clone())),
+            "member_id"
+        );
+        assert_eq!(
+            refused(ValidEvent::made(now(), "B1", Some("M1"), "x", dues)),
+            "payload.period"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! and then written as a `warning.acknowledged` event; one at a time, so two clicks
 //! cannot both pass the check.
 
+use ingest::catalogue::{Id, Text, WarningAcknowledged};
+use ingest::{Payload, ValidEvent};
 use serde_json::{Map, Value, json};
 use warehouse::ReadAccess;
 
@@ -122,18 +124,22 @@ impl WarningEngine {
             Some("resolved") => return Err(Error::AlreadyResolved { id: id.to_string() }),
             _ => {}
         }
-        let mut payload = json!({ "warning_id": id });
-        if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
-            payload["note"] = json!(note);
-        }
+        let payload = Payload::WarningAcknowledged(WarningAcknowledged {
+            warning_id: Id(id.to_string()),
+            note: note
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| Text(n.to_string())),
+        });
+        let event = ValidEvent::made(
+            self.ingest.clock().now(),
+            &org,
+            None,
+            &who.actor_id,
+            payload,
+        )
+        .map_err(|e| Error::Ingest(format!("{}: {}", e.field, e.message)))?;
         self.ingest
-            .ingest(vec![json!({
-                "event_type": "warning.acknowledged",
-                "occurred_at": self.ingest.clock().now().to_rfc3339(),
-                "org_id": org,
-                "actor_id": who.actor_id,
-                "payload": payload,
-            })])
+            .submit(vec![event])
             .await
             .map_err(|e| Error::Ingest(e.to_string()))?;
         let mut after = self.find(id).await?;

@@ -27,9 +27,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
-use ingest::Ingestor;
+use ingest::catalogue::{
+    Date, Email, Id, SubjectKind, Text, WarningEscalated, WarningNotified, WarningRaised,
+    WarningResolved,
+};
+use ingest::{Ingestor, Payload, ValidEvent};
 use lettre::message::Mailbox;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use warehouse::Warehouse;
 use warehouse::datafusion::prelude::SessionContext;
@@ -37,7 +41,7 @@ use warehouse::queries::{QueryFile, QueryKind};
 
 use crate::clock::Clock;
 use crate::mail::{Digest, Mailer};
-use crate::scheduler::ModelSchedule;
+use crate::scheduler::Schedule;
 use crate::{Error, Result};
 
 /// The actor of the events the engine writes.
@@ -48,6 +52,16 @@ pub enum Severity {
     Notice,
     Warning,
     Critical,
+}
+
+impl From<Severity> for ingest::catalogue::Severity {
+    fn from(severity: Severity) -> Self {
+        match severity {
+            Severity::Notice => Self::Notice,
+            Severity::Warning => Self::Warning,
+            Severity::Critical => Self::Critical,
+        }
+    }
 }
 
 impl Severity {
@@ -83,7 +97,7 @@ pub struct Rule {
     pub file: QueryFile,
     pub name: String,
     pub title: String,
-    pub schedule: ModelSchedule,
+    pub schedule: Schedule,
     /// `member` or `org`: what the finding is about.
     pub subject: String,
     pub ack_days: u64,
@@ -102,7 +116,7 @@ impl Rule {
                 .map(str::to_string)
                 .ok_or_else(|| invalid(format!("the header has no `{key}:` line")))
         };
-        let schedule = ModelSchedule::parse(&file.name, &get("schedule")?)?;
+        let schedule = Schedule::parse(&file.name, &get("schedule")?)?;
         let subject = get("subject")?;
         if subject != "member" && subject != "org" {
             return Err(invalid(format!(
@@ -305,7 +319,7 @@ impl WarningEngine {
         report.findings = findings;
         if !events.is_empty() {
             self.ingest
-                .ingest(events)
+                .submit(events)
                 .await
                 .map_err(|e| Error::Ingest(e.to_string()))?;
         }
@@ -418,30 +432,17 @@ impl WarningEngine {
         succeeded: &[String],
         as_of: DateTime<Utc>,
         report: &mut RunReport,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<ValidEvent>> {
         let active = self.active().await?;
-        let now = self
-            .ingest
-            .clock()
-            .now()
-            .to_rfc3339_opts(SecondsFormat::Micros, true);
+        let now = self.ingest.clock().now();
         let today = as_of.with_timezone(&ingest::china_time()).date_naive();
         let by_key: HashMap<(&str, &str), &Active> = active
             .iter()
             .map(|a| ((a.rule.as_str(), a.subject_id.as_str()), a))
             .collect();
-        let event = |event_type: &str, org_id: &str, member_id: Option<&str>, payload: Value| {
-            let mut e = json!({
-                "event_type": event_type,
-                "occurred_at": now,
-                "org_id": org_id,
-                "actor_id": ACTOR,
-                "payload": payload,
-            });
-            if let Some(m) = member_id {
-                e["member_id"] = json!(m);
-            }
-            e
+        let event = |org_id: &str, member_id: Option<&str>, payload: Payload| {
+            ValidEvent::made(now, org_id, member_id, ACTOR, payload)
+                .map_err(|e| Error::Ingest(format!("{}: {}", e.field, e.message)))
         };
         let mut events = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -464,20 +465,23 @@ impl WarningEngine {
             let deadline = today
                 .checked_add_days(Days::new(rule.ack_days))
                 .unwrap_or(today);
+            let subject_kind = match rule.subject.as_str() {
+                "member" => SubjectKind::Member,
+                _ => SubjectKind::Org,
+            };
             events.push(event(
-                "warning.raised",
                 &f.org_id,
                 f.member_id.as_deref(),
-                json!({
-                    "warning_id": warning_id,
-                    "rule": f.rule,
-                    "severity": f.severity.as_str(),
-                    "subject_kind": rule.subject,
-                    "subject_id": f.subject_id,
-                    "detail": f.message,
-                    "deadline": deadline.to_string(),
+                Payload::WarningRaised(WarningRaised {
+                    warning_id: Id(warning_id),
+                    rule: Id(f.rule.clone()),
+                    severity: f.severity.into(),
+                    subject_kind,
+                    subject_id: Id(f.subject_id.clone()),
+                    detail: Text(f.message.clone()),
+                    deadline: Some(Date(deadline.to_string())),
                 }),
-            ));
+            )?);
         }
         let orgs = self.warehouse.orgs();
         for a in &active {
@@ -485,11 +489,12 @@ impl WarningEngine {
             if !found && succeeded.contains(&a.rule) {
                 report.resolved += 1;
                 events.push(event(
-                    "warning.resolved",
                     &a.org_id,
                     None,
-                    json!({"warning_id": a.warning_id}),
-                ));
+                    Payload::WarningResolved(WarningResolved {
+                        warning_id: Id(a.warning_id.clone()),
+                    }),
+                )?);
                 continue;
             }
             let overdue = a.deadline.is_some_and(|d| d < today);
@@ -499,11 +504,13 @@ impl WarningEngine {
                 };
                 report.escalated += 1;
                 events.push(event(
-                    "warning.escalated",
                     &a.org_id,
                     None,
-                    json!({"warning_id": a.warning_id, "to_org_id": parent}),
-                ));
+                    Payload::WarningEscalated(WarningEscalated {
+                        warning_id: Id(a.warning_id.clone()),
+                        to_org_id: Id(parent),
+                    }),
+                )?);
             }
         }
         Ok(events)
@@ -555,19 +562,18 @@ impl WarningEngine {
             match self.mailer.send(&digest).await {
                 Ok(()) => {
                     report.mails_sent += 1;
-                    let now = self
-                        .ingest
-                        .clock()
-                        .now()
-                        .to_rfc3339_opts(SecondsFormat::Micros, true);
+                    let now = self.ingest.clock().now();
                     for w in items {
-                        notified.push(json!({
-                            "event_type": "warning.notified",
-                            "occurred_at": now,
-                            "org_id": w["org_id"],
-                            "actor_id": ACTOR,
-                            "payload": {"warning_id": w["warning_id"], "recipients": [email]},
-                        }));
+                        let field = |key: &str| w[key].as_str().unwrap_or_default().to_string();
+                        let payload = Payload::WarningNotified(WarningNotified {
+                            warning_id: Id(field("warning_id")),
+                            recipients: vec![Email(email.clone())],
+                        });
+                        notified.push(
+                            ValidEvent::made(now, &field("org_id"), None, ACTOR, payload).map_err(
+                                |e| Error::Ingest(format!("{}: {}", e.field, e.message)),
+                            )?,
+                        );
                     }
                 }
                 Err(e) => {
@@ -579,7 +585,7 @@ impl WarningEngine {
         report.notified = notified.len();
         if !notified.is_empty() {
             self.ingest
-                .ingest(notified)
+                .submit(notified)
                 .await
                 .map_err(|e| Error::Ingest(e.to_string()))?;
         }
@@ -694,31 +700,16 @@ impl WarningEngine {
         clock: Arc<dyn Clock>,
         shutdown: impl Future<Output = ()> + Send,
     ) {
-        tokio::pin!(shutdown);
-        loop {
-            let now = clock.now();
-            let Some(next) = self
-                .rules
-                .iter()
-                .filter_map(|r| r.schedule.next_after(now))
-                .min()
-            else {
-                return;
-            };
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = clock.sleep_until(next) => {}
+        let schedules: Vec<Schedule> = self.rules.iter().map(|r| r.schedule.clone()).collect();
+        crate::scheduler::on_schedule(clock.as_ref(), &schedules, shutdown, |due, at| {
+            let this = self.clone();
+            async move {
+                if let Err(e) = this.run(&due, at, false).await {
+                    tracing::error!(error = %e, "warning run failed");
+                }
             }
-            let due: Vec<String> = self
-                .rules
-                .iter()
-                .filter(|r| r.schedule.next_after(now) == Some(next))
-                .map(|r| r.name.clone())
-                .collect();
-            if let Err(e) = self.run(&due, next, false).await {
-                tracing::error!(error = %e, "warning run failed");
-            }
-        }
+        })
+        .await;
     }
 }
 
@@ -734,6 +725,7 @@ mod tests {
     use std::time::Duration;
 
     use ingest::IngestConfig;
+    use serde_json::json;
     use warehouse::StorageRoot;
     use warehouse::queries::QueryCatalog;
 
