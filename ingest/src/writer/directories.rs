@@ -1,0 +1,67 @@
+//! After a commit: the org and member directories (`warehouse::orgs`, `warehouse::members`)
+//! follow what was committed, and a rename or retraction has them read again from the views.
+
+use super::*;
+
+impl Writer {
+    /// A rename (or a retraction, which may undo one) changes what the `orgs` view
+    /// answers for an org already known: the org directory reads the view again, after
+    /// the commit is published and off the writer's path (renames are rare).
+    pub(super) fn reload_orgs_if_renamed(&mut self, rows: &[ValidEvent]) {
+        let changes_names = rows.iter().any(|e| {
+            matches!(
+                e.event_type,
+                EventType::OrgRenamed | EventType::EventRetracted
+            )
+        });
+        // A retraction can take back a creation, a registration or a transfer: the
+        // directories are read again from the views, which leave retracted events out.
+        let retracts = rows
+            .iter()
+            .any(|e| e.event_type == EventType::EventRetracted);
+        if changes_names {
+            // Forget the reloads that have finished; keep the running ones.
+            while self.org_reloads.try_join_next().is_some() {}
+            let warehouse = self.warehouse.clone();
+            self.org_reloads.spawn_on(
+                async move {
+                    if let Err(e) = warehouse.load_orgs().await {
+                        tracing::error!(error = %e, "could not reload the org directory after a rename");
+                    }
+                    if retracts {
+                        if let Err(e) = warehouse.load_members().await {
+                            tracing::error!(error = %e, "could not reload the member directory after a retraction");
+                        }
+                    }
+                },
+                &self.callers,
+            );
+        }
+    }
+
+    /// Where the committed events move people (see `warehouse::members`).
+    pub(super) fn note_members(&self, rows: &[ValidEvent]) {
+        for e in rows {
+            if let Some((member, change)) = crate::rules::home_change(e) {
+                self.warehouse
+                    .members()
+                    .apply(member, e.occurred_at, change);
+            }
+        }
+    }
+
+    pub(super) fn note_orgs(&self, rows: &[ValidEvent]) {
+        for e in rows {
+            if let Payload::OrgCreated(created) = &e.payload {
+                self.warehouse.orgs().insert(
+                    &e.org_id,
+                    OrgNode {
+                        parent: created.parent_id.as_ref().map(|p| p.0.clone()),
+                        name: created.name.0.clone(),
+                        kind: created.kind.as_str().to_string(),
+                    },
+                );
+            }
+        }
+    }
+}
