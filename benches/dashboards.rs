@@ -50,7 +50,7 @@ impl Drop for Server {
 }
 
 /// The demo's data directory, made on the first run.
-fn demo_dir() -> PathBuf {
+async fn demo_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("BENCH_DEMO_DIR") {
         let dir = PathBuf::from(dir);
         assert!(
@@ -74,7 +74,7 @@ fn demo_dir() -> PathBuf {
         "running `dangjian demo --seed 42 --today 2026-11-25 --no-serve` into {} (a few minutes)…",
         dir.display()
     );
-    fixed_demo::run(BIN, &dir);
+    fixed_demo::run(&dir).await;
     std::fs::write(&done, "").unwrap();
     dir
 }
@@ -261,7 +261,7 @@ async fn main() {
     let seconds = env("BENCH_SECONDS", 10.0);
     let clients = env("BENCH_CLIENTS", 200.0) as usize;
     let rate = env("BENCH_RATE", 2000.0);
-    let dir = demo_dir();
+    let dir = demo_dir().await;
     let tokens: Vec<Value> =
         serde_json::from_slice(&std::fs::read(dir.join("demo-tokens.json")).unwrap()).unwrap();
     let token = tokens

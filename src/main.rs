@@ -1,33 +1,11 @@
-//! # dangjian — the Party-affairs warehouse, cockpit and early-warning service
-//!
-//! The binary parses arguments and wires the libraries together; it is the only crate
-//! that knows HTTP. `dangjian --help` lists the commands.
-//!
-//! ## Layout
-//!
-//! - [`config`]: the typed configuration (file, `DANGJIAN_*` environment, flags).
-//! - [`auth`]: bearer tokens → caller, role, org scope.
-//! - [`http`]: the routes, one file per resource.
-//! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
-//!   serves until a shutdown signal, then commits what it holds.
-//! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
-//! - [`commands`]: `sql`, `refresh`, `warnings`, `token` and `config` commands.
-
-// A binary crate: `pub` marks what a module offers the rest of the binary.
-#![allow(unreachable_pub)]
-
-mod auth;
-mod commands;
-mod config;
-mod demo;
-mod http;
-mod server;
-mod throttle;
+//! The `dangjian` command: parses arguments and runs the service of the `dangjian`
+//! library (see `src/lib.rs` for the layout). `dangjian --help` lists the commands.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use dangjian::{commands, demo, server};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -114,6 +92,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Errors of the commands: whatever a library or the config reported.
-pub type CommandResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

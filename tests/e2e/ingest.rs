@@ -440,7 +440,7 @@ async fn assert_each_once(server: &Server, acknowledged: &[String]) {
 async fn sigkill_under_load_loses_no_acknowledged_event() {
     let scratch = Scratch::new("sigkill");
     // Frequent compaction, so some kills land while the table is being compacted.
-    let mut server = Server::start(&scratch.0, "[ingest]\ncompact_after_files = 25\n");
+    let mut server = Server::spawn(&scratch.0, "[ingest]\ncompact_after_files = 25\n");
     server.post_json("t-admin", &Value::Array(org_tree())).await;
     let config = server.config.clone();
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -494,7 +494,7 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
         for c in clients {
             c.await.unwrap();
         }
-        server = Server::restart(&scratch.0, config.clone());
+        server = Server::spawn_with(&scratch.0, config.clone());
         let ack = acknowledged.lock().await.clone();
         assert!(
             !ack.is_empty(),
@@ -519,7 +519,7 @@ async fn sigterm_commits_what_it_holds_and_exits_zero() {
     // A long commit window, so requests are still queued when the signal arrives (and
     // a generous wait before the signal, so that on a loaded machine every request has
     // reached the server by then).
-    let server = Server::start(&scratch.0, "[ingest]\ncommit_window_ms = 4000\n");
+    let server = Server::spawn(&scratch.0, "[ingest]\ncommit_window_ms = 4000\n");
     server.post_json("t-admin", &Value::Array(org_tree())).await;
     let server = Arc::new(server);
     let mut inflight = Vec::new();
@@ -533,7 +533,7 @@ async fn sigterm_commits_what_it_holds_and_exits_zero() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    crate::support::signal(&server.child, "TERM");
+    crate::support::signal(server.child(), "TERM");
     for r in inflight {
         assert_eq!(
             r.await.unwrap(),

@@ -584,7 +584,8 @@ async fn every_access_is_audited() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_expire_are_revoked_and_guessing_is_throttled() {
     let scratch = Scratch::new("tokens");
-    let server = Server::start(
+    // Spawned: the last step kills it.
+    let server = Server::spawn(
         &scratch.0,
         "[access]\nreload_secs = 1\nsign_in_burst = 5\nsign_in_refill_secs = 60\n",
     );

@@ -59,7 +59,7 @@ fn redact(value: &mut Value) {
 async fn demo_dashboards_match_their_snapshots() {
     let dir = demo_dir();
     let marker = dir.join("snapshot-demo.ok");
-    crate::fixed_demo::run(BIN, &dir);
+    crate::fixed_demo::run(&dir).await;
     std::fs::write(&marker, "dangjian demo --seed 42 --today 2026-11-25\n").unwrap();
 
     let tokens: Vec<Value> =

@@ -1,4 +1,7 @@
-//! Starting the real `dangjian` binary on a free port, with a config of one token per role.
+//! Test servers on a free port, with a config of one token per role: the `dangjian`
+//! service started in this process (`dangjian::App`, as `dangjian serve` starts it, on a
+//! runtime of its own), or — for what only a process can show: SIGKILL, SIGTERM, its
+//! memory, its command line — the real binary.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -142,22 +145,86 @@ pub fn output_on(dir: &Path, config: &Path, args: &[&str]) -> String {
     output(&[&["--config", config, "--set", &storage], args].concat())
 }
 
-/// A running `dangjian serve`.
+/// A running server: in this process, or a `dangjian serve` process.
 pub struct Server {
-    pub child: Child,
+    run: Running,
     pub url: String,
     pub config: PathBuf,
     pub client: reqwest::Client,
 }
 
+enum Running {
+    Process(Child),
+    /// `App::serve` on a thread and runtime of its own; sending on `stop` shuts it down
+    /// as SIGTERM would, and the thread answers whether it stopped cleanly.
+    InProcess {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<bool>>,
+    },
+}
+
 impl Server {
-    /// Starts a server on `dir/warehouse` with the test config plus `extra` TOML.
+    /// Starts a server in this process on `dir/warehouse` with the test config plus
+    /// `extra` TOML.
     pub fn start(dir: &Path, extra: &str) -> Server {
         let config = write_config(dir, extra);
         Self::start_with(dir, config)
     }
 
+    /// [`Server::start`] with a config file of the caller's.
     pub fn start_with(dir: &Path, config: PathBuf) -> Server {
+        let sets = vec![format!(
+            "storage.url={:?}",
+            dir.join("warehouse").display().to_string()
+        )];
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let file = config.clone();
+        let thread = std::thread::spawn(move || {
+            // As `main` builds it: planning deep expressions needs the larger stacks.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .thread_stack_size(16 << 20)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let config = dangjian::server::load_config(Some(&file), &sets, Vec::new())
+                    .unwrap_or_else(|e| panic!("the test config does not load: {e}"));
+                let app = dangjian::App::build(config)
+                    .await
+                    .unwrap_or_else(|e| panic!("the server does not start: {e}"))
+                    .with_reload(Some(&file), sets)
+                    .unwrap();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                url_tx
+                    .send(format!("http://{}", listener.local_addr().unwrap()))
+                    .unwrap();
+                let stopped = async move {
+                    stopped.await.ok();
+                };
+                app.serve(listener, stopped).await.is_ok()
+            })
+        });
+        let url = url_rx.recv().expect("the in-process server starts");
+        Server {
+            run: Running::InProcess {
+                stop: Some(stop),
+                thread: Some(thread),
+            },
+            url,
+            config,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Starts the real binary, `dangjian serve`, on `dir/warehouse` with the test
+    /// config plus `extra` TOML: for SIGKILL, SIGTERM and the process's memory.
+    pub fn spawn(dir: &Path, extra: &str) -> Server {
+        let config = write_config(dir, extra);
+        Self::spawn_with(dir, config)
+    }
+
+    pub fn spawn_with(dir: &Path, config: PathBuf) -> Server {
         let warehouse = dir.join("warehouse");
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
@@ -182,33 +249,56 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server {
-            child,
+            run: Running::Process(child),
             url,
             config,
             client: reqwest::Client::new(),
         }
     }
 
-    /// Stops with SIGKILL: no chance to flush anything.
-    pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// Stops with SIGTERM and returns the exit code.
-    pub fn terminate(mut self) -> Option<i32> {
-        signal(&self.child, "TERM");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
+    /// The server's process (a spawned server only).
+    pub fn child(&self) -> &Child {
+        match &self.run {
+            Running::Process(child) => child,
+            Running::InProcess { .. } => panic!("an in-process server has no process: spawn it"),
         }
     }
 
-    /// Restarts on the same storage (after a kill or terminate).
+    /// Stops with SIGKILL: no chance to flush anything (a spawned server only).
+    pub fn kill(mut self) {
+        match &mut self.run {
+            Running::Process(child) => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
+            Running::InProcess { .. } => panic!("SIGKILL needs a process: spawn the server"),
+        }
+    }
+
+    /// Stops as on SIGTERM (a spawned server gets the signal) and returns the exit
+    /// code: 0 when it finished its requests and committed what it held.
+    pub fn terminate(mut self) -> Option<i32> {
+        match &mut self.run {
+            Running::Process(child) => {
+                signal(child, "TERM");
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        return status.code();
+                    }
+                    assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            Running::InProcess { stop, thread } => {
+                stop.take().map(|s| s.send(()));
+                let clean = thread.take().map(|t| t.join().unwrap_or(false));
+                Some(if clean == Some(true) { 0 } else { 1 })
+            }
+        }
+    }
+
+    /// Restarts on the same storage (after a terminate), in this process.
     pub fn restart(dir: &Path, config: PathBuf) -> Server {
         Self::start_with(dir, config)
     }
@@ -303,8 +393,18 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        match &mut self.run {
+            Running::Process(child) => {
+                child.kill().ok();
+                child.wait().ok();
+            }
+            Running::InProcess { stop, thread } => {
+                stop.take().map(|s| s.send(()));
+                if let Some(thread) = thread.take() {
+                    thread.join().ok();
+                }
+            }
+        }
     }
 }
 
@@ -322,6 +422,17 @@ pub fn signal(child: &Child, name: &str) {
 pub async fn fixture_server(name: &str, extra: &str) -> (Scratch, Server) {
     let scratch = Scratch::new(name);
     let server = Server::start(&scratch.0, extra);
+    with_fixture(scratch, server).await
+}
+
+/// [`fixture_server`] as a `dangjian serve` process.
+pub async fn spawned_fixture_server(name: &str, extra: &str) -> (Scratch, Server) {
+    let scratch = Scratch::new(name);
+    let server = Server::spawn(&scratch.0, extra);
+    with_fixture(scratch, server).await
+}
+
+async fn with_fixture(scratch: Scratch, server: Server) -> (Scratch, Server) {
     let (status, body) = server
         .post_json("t-admin", &Value::Array(every_event_type()))
         .await;

@@ -1,39 +1,33 @@
 //! The fixed-seed demo that the snapshot test (`tests/e2e/snapshots.rs`) and the
-//! dashboard benchmark (`benches/dashboards.rs`) read: one invocation for both, so
-//! both see the same university. `scripts/test` runs the same demo (then serving it)
-//! when the snapshot test did not leave its data behind.
+//! dashboard benchmark (`benches/dashboards.rs`) read: one definition for both, so both
+//! see the same university. It runs the demo of the `dangjian` library in this process
+//! (`dangjian::demo::demo_command`, what `dangjian demo` runs). `scripts/test` runs the
+//! same demo with the binary when the snapshot test did not leave its data behind.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-/// Runs `dangjian demo --seed 42 --today 2026-11-25 --no-serve` (scheduler off) with
-/// the binary `bin` into `dir`, emptied first; its output goes to
-/// `dir/demo-stdout.log` and `dir/demo-stderr.log`. Panics if the demo fails.
-pub(crate) fn run(bin: &str, dir: &Path) {
+/// Runs `dangjian demo --seed 42 --today 2026-11-25 --no-serve` (scheduler off) into
+/// `dir`, emptied first. Panics if the demo fails.
+pub(crate) async fn run(dir: &Path) {
     if dir.exists() {
         std::fs::remove_dir_all(dir).unwrap();
     }
     std::fs::create_dir_all(dir).unwrap();
-    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
-    let status = Command::new(bin)
-        .args([
-            "demo",
-            "--seed",
-            "42",
-            "--today",
-            "2026-11-25",
-            "--no-serve",
-        ])
-        .args(["--set", "scheduler.enabled=false", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::from(log("demo-stdout.log")))
-        .stderr(Stdio::from(log("demo-stderr.log")))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "the demo failed; see {}",
-        dir.join("demo-stderr.log").display()
-    );
+    let args = dangjian::demo::DemoArgs {
+        seed: 42,
+        scale: 1,
+        today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()),
+        data_dir: dir.to_path_buf(),
+        no_serve: true,
+        load_only: false,
+        reset: false,
+        listen: "127.0.0.1:0".into(),
+    };
+    let sets = [
+        "scheduler.enabled=false".to_string(),
+        "log.filter=\"warn\"".to_string(),
+    ];
+    if let Err(e) = dangjian::demo::demo_command(None, &sets, args).await {
+        panic!("the demo failed: {e}");
+    }
 }

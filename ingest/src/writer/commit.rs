@@ -252,7 +252,10 @@ impl Writer {
 
     /// Writes `rows` and the log entry that adds them: when this returns, the commit is
     /// durable. The new snapshot is built by [`Writer::finish`].
-    pub(super) async fn commit(&mut self, rows: &Arc<Vec<ValidEvent>>) -> Result<Durable, DeltaTableError> {
+    pub(super) async fn commit(
+        &mut self,
+        rows: &Arc<Vec<ValidEvent>>,
+    ) -> Result<Durable, DeltaTableError> {
         let seq = self.next_txn;
         let attempt = async {
             let started = Instant::now();

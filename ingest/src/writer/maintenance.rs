@@ -10,7 +10,10 @@ impl Writer {
     /// add files, so the rows and the id index are unchanged; a crash in the middle
     /// leaves unreferenced files, never a half-visible result. A minor compaction merges
     /// only files under 1 MiB, a major one every file under 16 MiB.
-    pub(super) async fn compact(&mut self, major: bool) -> Result<Compaction, Arc<DeltaTableError>> {
+    pub(super) async fn compact(
+        &mut self,
+        major: bool,
+    ) -> Result<Compaction, Arc<DeltaTableError>> {
         let started = Instant::now();
         let target = if major {
             MAJOR_TARGET_BYTES

@@ -375,7 +375,6 @@ fn commit_failed(source: DeltaTableError) -> IngestError {
     }
 }
 
-
 struct Writer {
     table: DeltaTable,
     warehouse: Arc<Warehouse>,
