@@ -564,6 +564,12 @@ fn panel_json(
     rows: Value,
     error: Option<String>,
 ) -> Value {
+    // Every measure's unit, declared or `count`: the page formats by it, never by name.
+    let units: serde_json::Map<String, Value> = panel
+        .measures
+        .iter()
+        .map(|m| (m.clone(), json!(panel.unit(m))))
+        .collect();
     json!({
         "id": panel.id,
         "title": panel.title,
@@ -571,6 +577,7 @@ fn panel_json(
         "chart": panel.chart,
         "dimensions": panel.dimensions,
         "measures": panel.measures,
+        "units": units,
         "columns": columns,
         "rows": rows,
         "note": null,

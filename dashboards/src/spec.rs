@@ -15,12 +15,37 @@
 //! period = "month"         # the column the ?from=&to= months filter, if any
 //! filter = "level <> 'member'"
 //! dimensions = ["month"]
-//! measures = ["paid_share"]
+//! measures = ["paid_share", "members_paid"]
 //! order = "month"
+//!
+//! [panels.units]           # each measure's unit (or inline: units = { paid_share = "share" })
+//! paid_share = "share"
+//! members_paid = "count"
 //! ```
 //!
+//! Units say what a measure's figures are, so the page shows them without guessing from
+//! the column's name; the rendered panel carries them as `"units": {measure: unit}`. A
+//! measure without one is a `count` (the built-in specs declare every one: a test checks);
+//! a unit for a column that is not a measure is refused. Measures of different units go on
+//! separate axes.
+//!
+//! | unit | what | shown as |
+//! |---|---|---|
+//! | `count` | how many (people, meetings, warnings) | a number |
+//! | `share` | a fraction 0–1 (a rate) | a percentage; changes in percentage points |
+//! | `average` | a mean that is neither a share nor a score (e.g. of branches' rates) | a decimal |
+//! | `minutes`, `hours` | a duration | a decimal |
+//! | `score` | points of a score or quiz (0–100) | a decimal |
+//! | `index` | the interaction index | a decimal |
+//! | `statistic` | a test's figure or a spread (χ², F, p, Cramér's V, η², variance) | a decimal (p as `< 0.001`) |
+//! | `flag` | yes or no | 是 / 否 |
+//! | `text` | not a number (a month such as `2026-10`) | as it is |
+//!
 //! The files are embedded at build time; [`Specs::load`] checks every one against the
-//! query catalog, so a panel naming a model that does not exist fails the tests.
+//! query catalog, so a panel naming a model that does not exist, or a unit that is not
+//! one of the above, fails the tests.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use warehouse::queries::QueryCatalog;
@@ -71,6 +96,57 @@ pub enum Rows {
     Subtree,
 }
 
+/// What a measure's figures are (a panel's `units`); the table of units is in the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Count,
+    Share,
+    Average,
+    Minutes,
+    Hours,
+    Score,
+    Index,
+    Statistic,
+    Flag,
+    Text,
+}
+
+impl Unit {
+    pub const ALL: [Unit; 10] = [
+        Unit::Count,
+        Unit::Share,
+        Unit::Average,
+        Unit::Minutes,
+        Unit::Hours,
+        Unit::Score,
+        Unit::Index,
+        Unit::Statistic,
+        Unit::Flag,
+        Unit::Text,
+    ];
+
+    /// The name a spec writes, e.g. `"share"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Share => "share",
+            Unit::Average => "average",
+            Unit::Minutes => "minutes",
+            Unit::Hours => "hours",
+            Unit::Score => "score",
+            Unit::Index => "index",
+            Unit::Statistic => "statistic",
+            Unit::Flag => "flag",
+            Unit::Text => "text",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.name() == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PanelSpec {
@@ -98,11 +174,26 @@ pub struct PanelSpec {
     pub filter: Option<String>,
     pub dimensions: Vec<String>,
     pub measures: Vec<String>,
+    /// Measure → unit name (a [`Unit`]); a measure not named is a count. Checked by
+    /// [`Specs::load`]: every key one of `measures`, every value a unit; read it with
+    /// [`PanelSpec::unit`].
+    #[serde(default)]
+    pub units: BTreeMap<String, String>,
     /// ORDER BY clause (without the keywords); default: the dimensions.
     #[serde(default)]
     pub order: Option<String>,
     #[serde(default)]
     pub limit: Option<usize>,
+}
+
+impl PanelSpec {
+    /// The unit of `measure`: the declared one, else [`Unit::Count`].
+    pub fn unit(&self, measure: &str) -> Unit {
+        self.units
+            .get(measure)
+            .and_then(|u| Unit::parse(u))
+            .unwrap_or(Unit::Count)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,7 +243,8 @@ impl Specs {
     }
 
     /// Parses `(file name, text)` pairs and checks them: ids unique, every panel's
-    /// model in the catalog, at least one measure, panel ids unique per dashboard.
+    /// model in the catalog, at least one measure, every unit known and given to one of
+    /// the panel's measures, panel ids unique per dashboard.
     pub fn load(
         files: impl IntoIterator<Item = (String, String)>,
         catalog: &QueryCatalog,
@@ -184,6 +276,24 @@ impl Specs {
                 }
                 if panel.measures.is_empty() {
                     return Err(invalid(format!("panel `{}` has no measures", panel.id)));
+                }
+                for (measure, unit) in &panel.units {
+                    let at = format!(
+                        "dashboard `{}`, panel `{}`, measure `{measure}`",
+                        spec.id, panel.id
+                    );
+                    if !panel.measures.contains(measure) {
+                        return Err(invalid(format!(
+                            "{at}: has a unit but is not one of the panel's measures"
+                        )));
+                    }
+                    if Unit::parse(unit).is_none() {
+                        let known: Vec<&str> = Unit::ALL.iter().map(|u| u.name()).collect();
+                        return Err(invalid(format!(
+                            "{at}: unknown unit `{unit}` (the units are {})",
+                            known.join(", ")
+                        )));
+                    }
                 }
                 if spec.panels[..i].iter().any(|p| p.id == panel.id) {
                     return Err(invalid(format!("panel id `{}` is used twice", panel.id)));
@@ -233,5 +343,81 @@ mod tests {
         "#;
         let err = Specs::load([("x.toml".to_string(), text.to_string())], &catalog).unwrap_err();
         assert!(err.to_string().contains("no_such_model"), "{err}");
+    }
+
+    /// A panel of `dues_monthly` with the given `units` table.
+    fn with_units(units: &str) -> Result<Specs> {
+        let catalog = QueryCatalog::embedded().unwrap();
+        let text = format!(
+            r#"
+            id = "x"
+            title = "x"
+            level = "any"
+            [[panels]]
+            id = "p"
+            title = "p"
+            model = "dues_monthly"
+            chart = "line"
+            dimensions = ["month"]
+            measures = ["paid_share", "members_paid"]
+            units = {units}
+        "#
+        );
+        Specs::load([("x.toml".to_string(), text)], &catalog)
+    }
+
+    #[test]
+    fn a_measure_of_an_unknown_unit_is_refused() {
+        let err = with_units(r#"{ paid_share = "percent" }"#)
+            .unwrap_err()
+            .to_string();
+        for part in [
+            "x.toml",
+            "dashboard `x`",
+            "panel `p`",
+            "measure `paid_share`",
+            "unknown unit `percent`",
+        ] {
+            assert!(err.contains(part), "`{part}` not in: {err}");
+        }
+    }
+
+    #[test]
+    fn a_unit_for_no_measure_is_refused() {
+        let err = with_units(r#"{ paid_shares = "share" }"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("measure `paid_shares`"), "{err}");
+    }
+
+    #[test]
+    fn units_are_declared_or_counts() {
+        let specs = with_units(r#"{ paid_share = "share" }"#).unwrap();
+        let panel = &specs.get("x").unwrap().panels[0];
+        assert_eq!(panel.unit("paid_share"), Unit::Share);
+        assert_eq!(panel.unit("members_paid"), Unit::Count);
+        for unit in Unit::ALL {
+            assert_eq!(Unit::parse(unit.name()), Some(unit));
+            assert_eq!(
+                serde_json::to_value(unit).unwrap(),
+                serde_json::json!(unit.name())
+            );
+        }
+    }
+
+    /// The page never guesses: every measure of the built-in specs has its unit.
+    #[test]
+    fn every_measure_of_the_embedded_specs_declares_its_unit() {
+        let catalog = QueryCatalog::embedded().unwrap();
+        let specs = Specs::embedded(&catalog).unwrap();
+        let mut missing = Vec::new();
+        for d in specs.all() {
+            for p in &d.panels {
+                for m in p.measures.iter().filter(|m| !p.units.contains_key(*m)) {
+                    missing.push(format!("{}/{}/{m}", d.id, p.id));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "measures without a unit: {missing:?}");
     }
 }

@@ -1,5 +1,6 @@
-//! The web cockpit's files (`dashboards/web/`), embedded at build time so the single
-//! executable serves them; nothing is fetched from elsewhere at run time.
+//! The web cockpit's files (`dashboards/web/`, subfolders included: the ES modules of
+//! `pages/`, ECharts in `vendor/`), embedded at build time so the single executable
+//! serves them; nothing is fetched from elsewhere at run time.
 
 include!(concat!(env!("OUT_DIR"), "/web_embedded.rs"));
 
@@ -34,6 +35,36 @@ mod tests {
         assert_eq!(
             super::content_type("vendor/LICENSE"),
             "text/plain; charset=utf-8"
+        );
+    }
+
+    /// The page's ES modules, subfolders (`pages/`) included, are served as JavaScript, and
+    /// index.html preloads each of them and nothing else.
+    #[test]
+    fn every_module_is_embedded_and_preloaded() {
+        let index = std::str::from_utf8(super::asset("index.html").unwrap().0).unwrap();
+        let modules: Vec<&str> = super::ASSETS
+            .iter()
+            .map(|(path, _)| *path)
+            .filter(|path| path.ends_with(".js") && !path.starts_with("vendor/"))
+            .collect();
+        assert!(modules.contains(&"app.js") && modules.contains(&"pages/cockpit.js"));
+        for module in &modules {
+            assert_eq!(
+                super::asset(module).unwrap().1,
+                "text/javascript; charset=utf-8"
+            );
+            let link = format!(r#"<link rel="modulepreload" href="/assets/{module}">"#);
+            assert!(
+                index.contains(&link),
+                "index.html does not preload {module}"
+            );
+        }
+        let preloaded = index.matches(r#"rel="modulepreload""#).count();
+        assert_eq!(
+            preloaded,
+            modules.len(),
+            "index.html preloads a missing module"
         );
     }
 }
