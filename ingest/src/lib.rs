@@ -9,7 +9,9 @@
 //! - [`catalogue`]: every event type of the domain with its typed payload and rules
 //!   (periods, amounts in fen, meeting kinds, ratings, stages…).
 //! - [`envelope`]: the envelope around a payload (`event_id`, `occurred_at`, `org_id`,
-//!   …) and [`Validator`], which turns raw JSON into a [`ValidEvent`] or a field error.
+//!   …) and [`Validator`], which turns raw JSON into a [`ValidEvent`] or a field error;
+//!   `ValidEvent::made` builds the server's own events (the warning lifecycle) from their
+//!   typed payloads, checked the same way.
 //! - [`decode`]: request bodies — one JSON object, a JSON array or NDJSON — to values,
 //!   with the line and column of malformed input.
 //! - [`batch`]: valid events to an Arrow `RecordBatch` of the `events` table.
@@ -17,8 +19,10 @@
 //!   org, the member's current org, the parent of a new org, the retracted event) against
 //!   the caller's scope; the warning lifecycle is the server's alone.
 //! - [`writer`]: [`Ingestor`], the single writer of the `events` table: group commit
-//!   (many requests → one Delta commit), exactly-once by `event_id`, and publication of
-//!   each new version to SQL.
+//!   (many requests → one Delta commit, `writer/commit.rs`), exactly-once by `event_id`
+//!   (`writer/index.rs`), compaction and vacuum between commits (`writer/maintenance.rs`),
+//!   the org and member directories after each commit (`writer/directories.rs`), and
+//!   publication of each new version to SQL.
 //!
 //! ## Data flow
 //!

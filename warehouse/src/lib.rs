@@ -13,6 +13,8 @@
 //!   in groups (admins alone read it).
 //! - [`bounded`]: `repeat`, `lpad`, `rpad`, `array_repeat` refusing values over 16 MiB
 //!   (their one allocation is outside any memory pool).
+//! - [`calendar`]: `china_date(ts)` and `add_months(date, n)`, the rules' calendar as SQL
+//!   functions in every session.
 //! - [`budget`]: memory for queries: a pool per query drawing on one budget for the
 //!   whole process.
 //! - [`clock`]: the injected clock (wall, shifted to a configured day, or manual) and
