@@ -6,8 +6,11 @@
 //! commit that creates orgs, and read again from the view after a rename or retraction.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::members::Journal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgNode {
@@ -22,27 +25,37 @@ pub struct OrgDirectory {
     /// Bumped by every insert, so a cached answer that shows org names or children
     /// (the dashboards' response cache) can tell that the tree changed.
     generation: AtomicU64,
+    /// While a reload reads the view: the orgs inserted meanwhile (see [`Self::reload`]).
+    pending: Journal<(String, OrgNode)>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl OrgDirectory {
     pub fn insert(&self, org_id: &str, node: OrgNode) {
         let mut nodes = self.nodes.write().expect("org directory lock poisoned");
+        self.pending.record(|| (org_id.to_string(), node.clone()));
         nodes.insert(org_id.to_string(), node);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Replaces the whole tree if it has not changed since `generation` was read, and
-    /// says whether it did. A reload reads the view, then swaps: an org inserted after
-    /// its commit while the view was being read may be missing from what was read, and
-    /// must not be dropped — the caller reads again instead.
-    pub fn replace_all_since(&self, generation: u64, tree: HashMap<String, OrgNode>) -> bool {
+    /// Replaces the whole tree with what `read` reads from the `orgs` view. An org
+    /// inserted (after its commit) while the view is read may be missing from the
+    /// reading: every insert meanwhile is recorded and put into the reading before it
+    /// replaces the tree (an org is created once, so an insert the reading already holds
+    /// changes nothing). One reload at a time; a failed reading leaves the tree as it was.
+    pub async fn reload<E>(
+        &self,
+        read: impl Future<Output = Result<HashMap<String, OrgNode>, E>>,
+    ) -> Result<(), E> {
+        let _one = self.reloading.lock().await;
+        let recording = self.pending.start();
+        let mut tree = read.await?;
         let mut nodes = self.nodes.write().expect("org directory lock poisoned");
-        if self.generation.load(Ordering::Acquire) != generation {
-            return false;
-        }
+        tree.extend(recording.finish());
         *nodes = tree;
         self.generation.fetch_add(1, Ordering::Release);
-        true
+        Ok(())
     }
 
     /// Every org of the tree, by id (for tests comparing it with the `orgs` view).
@@ -169,21 +182,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_reload_read_before_an_insert_does_not_drop_it() {
+    #[tokio::test]
+    async fn a_reload_read_before_an_insert_does_not_drop_it() {
         let dir = OrgDirectory::default();
         dir.insert("U", node(None));
-        // A reload reads the view (U only) while C2 is committed and inserted.
-        let read_at = dir.generation();
-        let reading = HashMap::from([("U".to_string(), node(None))]);
-        dir.insert("C2", node(Some("U")));
-        assert!(!dir.replace_all_since(read_at, reading));
-        assert!(dir.get("C2").is_some(), "the newer insert is kept");
-        // Read again: now it includes C2, and replaces.
-        let read_at = dir.generation();
-        let reading = dir.snapshot();
-        assert!(dir.replace_all_since(read_at, reading));
+        dir.insert("GONE", node(Some("U")));
+        // A reload reads the view (U only: GONE's creation was retracted) while C2 is
+        // committed and inserted.
+        dir.reload(async {
+            dir.insert("C2", node(Some("U")));
+            Ok::<_, ()>(HashMap::from([("U".to_string(), node(None))]))
+        })
+        .await
+        .unwrap();
+        assert!(
+            dir.get("C2").is_some(),
+            "the insert during the reading is kept"
+        );
+        assert!(dir.get("GONE").is_none(), "the reading replaces the rest");
+        // A failed reading leaves the tree alone, and stops recording.
+        dir.reload(async { Err(()) }).await.unwrap_err();
         assert_eq!(dir.len(), 2);
+        dir.insert("C3", node(Some("U")));
+        assert!(dir.pending.is_idle());
     }
 
     #[test]

@@ -462,20 +462,9 @@ impl Warehouse {
 
     /// Reads the org tree from the `orgs` view (current names, parents): at start-up, and
     /// again for the changes an `org.created` alone does not tell (renames, retractions).
-    ///
-    /// The view is read again if the tree changed while it was being read (an org
-    /// created meanwhile may be missing from the reading and must not be dropped).
+    /// An org created while the view is read is kept (see [`OrgDirectory::reload`]).
     pub async fn load_orgs(&self) -> Result<()> {
-        for _ in 0..RELOAD_ATTEMPTS {
-            let generation = self.orgs.generation();
-            let tree = self.read_orgs().await?;
-            if self.orgs.replace_all_since(generation, tree) {
-                return Ok(());
-            }
-        }
-        Err(Error::Busy {
-            reason: "the org directory kept changing while it was read".into(),
-        })
+        self.orgs.reload(self.read_orgs()).await
     }
 
     async fn read_orgs(&self) -> Result<HashMap<String, OrgNode>> {
@@ -536,16 +525,7 @@ impl Warehouse {
             tracing::warn!("no `people` view: writes are checked by their org only");
             return Ok(());
         }
-        for _ in 0..RELOAD_ATTEMPTS {
-            let generation = self.members.generation();
-            let homes = self.read_members().await?;
-            if self.members.replace_all_since(generation, homes) {
-                return Ok(());
-            }
-        }
-        Err(Error::Busy {
-            reason: "the member directory kept changing while it was read".into(),
-        })
+        self.members.reload(self.read_members()).await
     }
 
     async fn read_members(&self) -> Result<HashMap<String, MemberHome>> {
@@ -586,11 +566,6 @@ impl Warehouse {
         Ok(homes)
     }
 }
-
-/// How many times a directory reload reads its view again when the directory changed
-/// meanwhile (orgs are created and members registered rarely enough that a second
-/// reading nearly always settles it).
-const RELOAD_ATTEMPTS: usize = 8;
 
 /// A fresh session state (its own catalog) with the functions analysts get: the JSON
 /// functions and the statistics aggregates.
