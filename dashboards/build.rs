@@ -1,4 +1,4 @@
-//! Embeds the dashboard specs (`dashboards/*.toml`, except `Cargo.toml`) and the web
+//! Embeds the dashboard specs (`dashboards/specs/*.toml`) and the web
 //! cockpit's assets (`dashboards/web/**`) into the crate, so the single executable
 //! serves them.
 
@@ -10,11 +10,12 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed={}", dir.display());
 
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let spec_dir = dir.join("specs");
+    println!("cargo:rerun-if-changed={}", spec_dir.display());
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(&spec_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter(|p| p.file_name().is_some_and(|n| n != "Cargo.toml"))
         .collect();
     specs.sort();
     let mut code = String::from(

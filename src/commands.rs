@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::CommandResult;
 use crate::auth::{Role, hash_token_hex, new_token};
-use crate::config::Config;
+use crate::config::{Config, Setting};
 use crate::server::{load_config, open_for_ingest, open_warehouse};
 
 #[derive(Debug, Args)]
@@ -28,7 +28,7 @@ pub enum SqlOutput {
     Json,
 }
 
-pub async fn sql_command(file: Option<&Path>, sets: &[String], args: SqlArgs) -> CommandResult {
+pub async fn sql_command(file: Option<&Path>, sets: &[Setting], args: SqlArgs) -> CommandResult {
     let config = load_config(file, sets, Vec::new())?;
     let sql = match (&args.query, &args.file) {
         (Some(q), None) => q.clone(),
@@ -88,7 +88,7 @@ pub struct RefreshArgs {
 
 pub async fn refresh_command(
     file: Option<&Path>,
-    sets: &[String],
+    sets: &[Setting],
     args: RefreshArgs,
 ) -> CommandResult {
     let config = load_config(file, sets, Vec::new())?;
@@ -115,7 +115,7 @@ pub struct VacuumArgs {
 
 pub async fn vacuum_command(
     file: Option<&Path>,
-    sets: &[String],
+    sets: &[Setting],
     args: VacuumArgs,
 ) -> CommandResult {
     let config = load_config(file, sets, Vec::new())?;
@@ -205,7 +205,7 @@ pub enum TokenCommand {
 
 pub fn token_command(
     file: Option<&std::path::Path>,
-    sets: &[String],
+    sets: &[Setting],
     cmd: TokenCommand,
 ) -> CommandResult {
     match cmd {
@@ -291,7 +291,7 @@ pub enum WarningsCommand {
 
 pub async fn warnings_command(
     file: Option<&Path>,
-    sets: &[String],
+    sets: &[Setting],
     cmd: WarningsCommand,
 ) -> CommandResult {
     let config = load_config(file, sets, Vec::new())?;
@@ -299,7 +299,7 @@ pub async fn warnings_command(
     let engine = dashboards::WarningEngine::new(
         warehouse.clone(),
         ingest.clone(),
-        dashboards::mail::Mailer::new(config.mail_settings()?)?,
+        dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?,
         config.link_base(),
     )?;
     let outcome = match cmd {

@@ -187,8 +187,8 @@ pub struct DashboardSettings {
 impl Default for DashboardSettings {
     fn default() -> Self {
         Self {
-            cache_entries: dashboards::render::DEFAULT_CACHE_ENTRIES,
-            live_timeout_secs: dashboards::render::DEFAULT_LIVE_TIMEOUT.as_secs(),
+            cache_entries: dashboards::cockpit::render::DEFAULT_CACHE_ENTRIES,
+            live_timeout_secs: dashboards::cockpit::render::DEFAULT_LIVE_TIMEOUT.as_secs(),
             live_memory_limit_bytes: warehouse::QueryBounds::default().live_memory_limit,
         }
     }
@@ -416,12 +416,55 @@ pub enum ConfigError {
     Invalid { message: String },
 }
 
+/// One setting given on the command line — `--set sql.row_limit=500`, or a flag such as
+/// `--listen` — parsed once: a dotted key and its TOML value. The top layer of
+/// [`Config::load`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: String,
+    pub value: toml::Value,
+    /// Where it came from, for errors: `--set sql.row_limit=5`, `--listen`.
+    origin: String,
+}
+
+impl Setting {
+    /// `key=value` as `--set` takes it: the value is read as TOML (`500`, `true`,
+    /// `"text"`), and as plain text when it is not TOML (`--set listen=0.0.0.0:8080`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (key, raw) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}`: expected key=value"))?;
+        Ok(Self {
+            key: key.trim().to_string(),
+            value: toml_value(raw.trim()),
+            origin: format!("--set {text}"),
+        })
+    }
+
+    /// A text setting from a command-line flag (`--listen 0.0.0.0:8080` is `listen`).
+    pub fn text(key: &str, value: impl Into<String>, flag: &str) -> Self {
+        Self {
+            key: key.to_string(),
+            value: toml::Value::String(value.into()),
+            origin: flag.to_string(),
+        }
+    }
+}
+
+impl std::str::FromStr for Setting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::parse(text)
+    }
+}
+
 impl Config {
-    /// Loads the layers in order: defaults, `file`, `env`, `sets` (`key=value`).
+    /// Loads the layers in order: defaults, `file`, `env`, `sets` (the command line).
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
-        sets: &[String],
+        sets: &[Setting],
     ) -> Result<Self, ConfigError> {
         let mut table = toml::Table::new();
         let mut origin = "defaults".to_string();
@@ -467,17 +510,13 @@ impl Config {
             set_path(&mut table, key, value);
         }
         for set in sets {
-            let (key, value) = set.split_once('=').ok_or_else(|| ConfigError::Override {
-                origin: format!("--set {set}"),
-                message: "expected key=value".into(),
-            })?;
-            if !keys.iter().any(|k| k == key.trim()) && !key.trim().starts_with("queries.params.") {
+            if !keys.contains(&set.key) && !set.key.starts_with("queries.params.") {
                 return Err(ConfigError::Override {
-                    origin: format!("--set {set}"),
-                    message: format!("unknown key `{}`; known: {}", key.trim(), keys.join(", ")),
+                    origin: set.origin.clone(),
+                    message: format!("unknown key `{}`; known: {}", set.key, keys.join(", ")),
                 });
             }
-            set_path(&mut table, key.trim(), value.trim());
+            set_value(&mut table, &set.key, set.value.clone());
         }
         let _ = origin;
         Self::from_table(table).map_err(|message| ConfigError::Invalid { message })
@@ -516,16 +555,15 @@ impl Config {
         }
     }
 
-    pub fn mail_settings(&self) -> Result<dashboards::mail::MailSettings, ConfigError> {
-        let security = dashboards::mail::Security::parse(&self.mail.security).ok_or_else(|| {
-            ConfigError::Invalid {
+    pub fn mail_settings(&self) -> Result<dashboards::warnings::mail::MailSettings, ConfigError> {
+        let security = dashboards::warnings::mail::Security::parse(&self.mail.security)
+            .ok_or_else(|| ConfigError::Invalid {
                 message: format!(
                     "mail.security: `{}` is not one of starttls, tls, none",
                     self.mail.security
                 ),
-            }
-        })?;
-        Ok(dashboards::mail::MailSettings {
+            })?;
+        Ok(dashboards::warnings::mail::MailSettings {
             smtp_host: self.mail.smtp_host.clone(),
             smtp_port: self.mail.smtp_port,
             security,
@@ -619,12 +657,20 @@ fn env_name(key: &str) -> String {
 }
 
 /// Sets a dotted key; the value is read as TOML (numbers, booleans) or else as text.
-fn set_path(table: &mut toml::Table, key: &str, raw: &str) {
-    let value = format!("v = {raw}")
+/// A setting's text as TOML (`500`, `true`, `"text"`), else as the text itself.
+fn toml_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
         .parse::<toml::Table>()
         .ok()
         .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn set_path(table: &mut toml::Table, key: &str, raw: &str) {
+    set_value(table, key, toml_value(raw));
+}
+
+fn set_value(table: &mut toml::Table, key: &str, value: toml::Value) {
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().expect("keys are not empty");
     let mut current = table;
@@ -653,7 +699,12 @@ mod tests {
         )
         .unwrap();
         let env = vec![("DANGJIAN_SQL_ROW_LIMIT".to_string(), "6".to_string())];
-        let config = Config::load(Some(&file), env, &["sql.timeout_secs=8".into()]).unwrap();
+        let config = Config::load(
+            Some(&file),
+            env,
+            &[Setting::parse("sql.timeout_secs=8").unwrap()],
+        )
+        .unwrap();
         assert_eq!(config.listen, "0.0.0.0:1");
         assert_eq!(config.sql.row_limit, 6);
         assert_eq!(config.sql.timeout_secs, 8);
@@ -676,22 +727,42 @@ mod tests {
 
     #[test]
     fn a_wrong_vacuum_schedule_is_named() {
-        let config = Config::load(None, vec![], &["scheduler.vacuum=every night".into()]).unwrap();
+        let config = Config::load(
+            None,
+            vec![],
+            &[Setting::parse("scheduler.vacuum=every night").unwrap()],
+        )
+        .unwrap();
         let err = config.vacuum_schedule().unwrap_err().to_string();
         assert!(
             err.contains("scheduler.vacuum") && err.contains("every night"),
             "{err}"
         );
-        let never = Config::load(None, vec![], &["scheduler.vacuum=".into()]).unwrap();
+        let never = Config::load(
+            None,
+            vec![],
+            &[Setting::parse("scheduler.vacuum=").unwrap()],
+        )
+        .unwrap();
         assert!(never.vacuum_schedule().unwrap().is_none());
     }
 
     #[test]
     fn the_clock_starts_at_the_configured_day() {
-        let config = Config::load(None, vec![], &["clock.today=2027-01-01".into()]).unwrap();
+        let config = Config::load(
+            None,
+            vec![],
+            &[Setting::parse("clock.today=2027-01-01").unwrap()],
+        )
+        .unwrap();
         let today = warehouse::clock::china_today(config.clock().unwrap().now());
         assert_eq!(today.to_string(), "2027-01-01");
-        let wrong = Config::load(None, vec![], &["clock.today=tomorrow".into()]).unwrap();
+        let wrong = Config::load(
+            None,
+            vec![],
+            &[Setting::parse("clock.today=tomorrow").unwrap()],
+        )
+        .unwrap();
         let err = wrong.clock().unwrap_err().to_string();
         assert!(
             err.contains("clock.today") && err.contains("tomorrow"),

@@ -6,9 +6,11 @@
 //!
 //! ## Layout
 //!
-//! - [`config`]: the typed configuration (file, `DANGJIAN_*` environment, flags).
+//! - [`config`]: the typed configuration (file, `DANGJIAN_*` environment, and the command
+//!   line as [`Setting`]s, parsed once).
 //! - [`auth`]: bearer tokens → caller, role, org scope.
-//! - [`http`]: the routes, one file per resource.
+//! - [`http`]: the routes, one file per resource; [`router`], the whole API over an
+//!   `AppState` (what `App` serves).
 //! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
 //!   serves until a shutdown signal, then commits what it holds.
 //! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
@@ -27,7 +29,8 @@ pub mod http;
 pub mod server;
 pub mod throttle;
 
-pub use config::Config;
+pub use config::{Config, Setting};
+pub use http::router;
 pub use server::App;
 
 /// Errors of the commands: whatever a library or the config reported.

@@ -19,7 +19,7 @@ struct Cli {
     config: Option<PathBuf>,
     /// Override any setting: `--set sql.row_limit=500` (repeatable; wins over file and env).
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    set: Vec<dangjian::config::Setting>,
     #[command(subcommand)]
     command: Command,
 }

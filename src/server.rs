@@ -14,7 +14,7 @@ use warehouse::{StorageRoot, Warehouse};
 
 use crate::CommandResult;
 use crate::auth::{Maskings, TokenStore, Tokens};
-use crate::config::Config;
+use crate::config::{Config, Setting};
 use crate::http::{self, AppState};
 use crate::throttle::{CallerSlots, SignInThrottle};
 
@@ -33,17 +33,17 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The flags as `--set` overrides, which win over file and environment.
-    pub fn as_sets(&self) -> Vec<String> {
+    /// The flags as settings of the command line, which win over file and environment.
+    pub fn as_sets(&self) -> Vec<Setting> {
         let mut sets = Vec::new();
         if let Some(listen) = &self.listen {
-            sets.push(format!("listen={listen:?}"));
+            sets.push(Setting::text("listen", listen, "--listen"));
         }
         if let Some(url) = &self.storage_url {
-            sets.push(format!("storage.url={url:?}"));
+            sets.push(Setting::text("storage.url", url, "--storage-url"));
         }
         if let Some(today) = &self.today {
-            sets.push(format!("clock.today={today:?}"));
+            sets.push(Setting::text("clock.today", today, "--today"));
         }
         sets
     }
@@ -51,8 +51,8 @@ impl ServeArgs {
 
 pub fn load_config(
     file: Option<&Path>,
-    sets: &[String],
-    extra: Vec<String>,
+    sets: &[Setting],
+    extra: Vec<Setting>,
 ) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
     let mut all = sets.to_vec();
     all.extend(extra);
@@ -70,7 +70,11 @@ pub fn init_tracing(filter: &str) {
         .ok();
 }
 
-pub async fn serve_command(file: Option<&Path>, sets: &[String], args: ServeArgs) -> CommandResult {
+pub async fn serve_command(
+    file: Option<&Path>,
+    sets: &[Setting],
+    args: ServeArgs,
+) -> CommandResult {
     let config = load_config(file, sets, args.as_sets())?;
     init_tracing(&config.log.filter);
     let app = App::build(config)
@@ -122,7 +126,7 @@ pub struct App {
     pub state: AppState,
     /// Where the tokens are read again from while serving: the config file and the
     /// `--set` overrides it was loaded with.
-    reload: Option<(PathBuf, Vec<String>)>,
+    reload: Option<(PathBuf, Vec<Setting>)>,
 }
 
 impl App {
@@ -153,7 +157,7 @@ impl App {
         // One clock for the process: the writer's, handed to everything else.
         let clock = ingest.clock().clone();
         let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
-        let specs = dashboards::spec::Specs::embedded_fitting(warehouse.catalog());
+        let specs = dashboards::cockpit::spec::Specs::embedded_fitting(warehouse.catalog());
         let cockpit = Arc::new(
             dashboards::Cockpit::new(specs, runner.clone())
                 .with_clock(clock.clone())
@@ -163,7 +167,7 @@ impl App {
                 .with_cache_entries(config.dashboards.cache_entries),
         );
         let audit = Arc::new(warehouse::audit::AuditLog::start(&warehouse).await?);
-        let mailer = dashboards::mail::Mailer::new(config.mail_settings()?)?;
+        let mailer = dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?;
         let warnings = Arc::new(dashboards::WarningEngine::new(
             warehouse.clone(),
             ingest.clone(),
@@ -196,7 +200,7 @@ impl App {
     pub fn with_reload(
         mut self,
         file: Option<&Path>,
-        sets: Vec<String>,
+        sets: Vec<Setting>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         if let Some(file) = file {
             let config = &self.state.config;
@@ -329,7 +333,7 @@ pub fn revoked_file(config: &Config, file: &Path) -> PathBuf {
 /// revoked list changed (looked at every `access.reload_secs`). A config that does not
 /// load keeps the tokens as they were and says why. Only the tokens are reloaded; other
 /// settings need a restart.
-async fn reload_tokens(state: AppState, file: PathBuf, sets: Vec<String>) {
+async fn reload_tokens(state: AppState, file: PathBuf, sets: Vec<Setting>) {
     let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let stamps = |config: &Config| {
         let revoked = revoked_file(config, &file);

@@ -13,7 +13,7 @@ fn main() {
     let root = Path::new(&manifest_dir).join("../queries");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
-    for kind in ["views", "metrics", "stats", "warnings"] {
+    for kind in ["views", "metrics", "stats", "warnings", "templates"] {
         let dir = root.join(kind);
         println!("cargo:rerun-if-changed={}", dir.display());
         let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -84,7 +84,7 @@ export function roleLabel(role) {
 
 // ---------------------------------------------------------------------------------------------
 // Units: each panel of the dashboard JSON carries `units`, measure → unit, as its spec declares
-// them (dashboards/*.toml, `[panels.units]`; the list is in dashboards/src/spec.rs): count,
+// them (dashboards/specs/*.toml, `[panels.units]`; the list is in dashboards/src/cockpit/spec.rs): count,
 // share (0–1, shown as %), average, minutes, hours, score, index, statistic, flag, text. Only
 // `share` is drawn differently; the others tell measures apart (a second axis). Anything
 // undeclared is a count.

@@ -22,18 +22,9 @@ rollup AS (
     FROM org_units
     WHERE tier BETWEEN 0 AND 3
 ),
-latest AS (
-    SELECT a.member_id, a.org_id, a.month, a.status,
-           ROW_NUMBER() OVER (
-               PARTITION BY a.meeting_id, a.member_id
-               ORDER BY e.occurred_at DESC, e.recorded_at DESC, e.event_id DESC) AS rn
-    FROM attendance a
-    JOIN live_events e ON e.event_id = a.event_id
-),
 records AS (
     SELECT member_id, org_id, month, status
-    FROM latest
-    WHERE rn = 1
+    FROM attendance_latest
 ),
 -- One pass makes both the member rows (kept at the branch level only) and the org rows.
 counted AS (

@@ -112,20 +112,11 @@ dues_year AS (
     GROUP BY y.member_id, y.year
 ),
 -- As attendance_rates: a later record for the same member and meeting replaces an earlier one.
-latest AS (
-    SELECT a.member_id, a.month, a.status,
-           ROW_NUMBER() OVER (
-               PARTITION BY a.meeting_id, a.member_id
-               ORDER BY e.occurred_at DESC, e.recorded_at DESC, e.event_id DESC) AS rn
-    FROM attendance a
-    JOIN live_events e ON e.event_id = a.event_id
-),
 attendance_year AS (
     SELECT member_id, CAST(substr(month, 1, 4) AS BIGINT) AS year,
            count(*) AS invited,
            sum(CASE WHEN status = 'present' THEN 1 ELSE 0 END) AS present
-    FROM latest
-    WHERE rn = 1
+    FROM attendance_latest
     GROUP BY member_id, CAST(substr(month, 1, 4) AS BIGINT)
 ),
 study_year AS (

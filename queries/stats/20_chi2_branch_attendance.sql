@@ -20,18 +20,9 @@ rollup AS (
     FROM org_units
     WHERE tier BETWEEN 2 AND 3
 ),
-latest AS (
-    SELECT a.org_id, a.month, a.status,
-           ROW_NUMBER() OVER (
-               PARTITION BY a.meeting_id, a.member_id
-               ORDER BY e.occurred_at DESC, e.recorded_at DESC, e.event_id DESC) AS rn
-    FROM attendance a
-    JOIN live_events e ON e.event_id = a.event_id
-),
 records AS (
     SELECT org_id, CAST(substr(month, 1, 4) AS BIGINT) AS year, status
-    FROM latest
-    WHERE rn = 1
+    FROM attendance_latest
 ),
 tested AS (
     SELECT r.org_id, r.org_name, r.org_kind, r.parent_id, x.year,

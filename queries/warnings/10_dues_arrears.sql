@@ -24,10 +24,6 @@
 -- param.dues_warning_months: 3
 -- param.dues_critical_months: 6
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 -- Months as indexes (year × 12 + month − 1); `last_index` is the month before the
 -- evaluation's month, the last whole month.
 members AS (
@@ -38,19 +34,18 @@ members AS (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
                china_date(COALESCE(p.probationary_at, p.transferred_in_at)) AS due_from
         FROM people p
-        JOIN units u ON u.unit_id = p.org_id
+        JOIN org_branches u ON u.org_id = p.org_id
         WHERE p.stage IN ('probationary', 'full_member')
           AND p.status = 'active'
-          AND COALESCE(p.probationary_at, p.transferred_in_at) <= TIMESTAMP '${as_of}'
-          AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+          AND COALESCE(p.probationary_at, p.transferred_in_at) IS NOT NULL
+          AND u.branch_dissolved_at IS NULL
     ) m
 ),
 paid AS (
     SELECT member_id,
            max(CAST(substr(period, 1, 4) AS BIGINT) * 12 + CAST(substr(period, 6, 2) AS BIGINT) - 1) AS paid_index
     FROM dues
-    WHERE occurred_at <= TIMESTAMP '${as_of}'
-      AND CAST(substr(period, 1, 4) AS BIGINT) * 12 + CAST(substr(period, 6, 2) AS BIGINT) - 1
+    WHERE CAST(substr(period, 1, 4) AS BIGINT) * 12 + CAST(substr(period, 6, 2) AS BIGINT) - 1
           <= CAST(date_part('year', DATE '${as_of_date}') * 12 + date_part('month', DATE '${as_of_date}') - 2 AS BIGINT)
     GROUP BY member_id
 ),

@@ -20,37 +20,10 @@
 -- ack_days: 7
 -- message: {org_name}本季度（{quarter}）尚未召开支部党员大会，距季度末还有{days_left}天
 -- param.quarter_warn_days: 40
-WITH clock AS (
-    SELECT start_on,
-           CAST(start_on + INTERVAL '3 months' - INTERVAL '1 day' AS DATE) AS end_on,
-           concat(CAST(date_part('year', start_on) AS VARCHAR), '-Q',
-                  CAST(CAST((date_part('month', start_on) + 2) / 3 AS BIGINT) AS VARCHAR)) AS quarter
-    FROM (SELECT CAST(date_trunc('quarter', CAST(DATE '${as_of_date}' AS TIMESTAMP)) AS DATE) AS start_on)
-),
-branches AS (
-    SELECT o.org_id, o.name AS org_name, c.quarter, c.start_on,
-           CAST(CAST(c.end_on AS INT) - CAST(DATE '${as_of_date}' AS INT) AS BIGINT) AS days_left
-    FROM orgs o
-    CROSS JOIN clock c
-    WHERE o.kind = 'branch'
-      AND china_date(o.created_at) <= c.start_on
-      AND (o.dissolved_at IS NULL OR o.dissolved_at > TIMESTAMP '${as_of}')
-),
-held AS (
-    SELECT DISTINCT m.org_id
-    FROM meetings m
-    CROSS JOIN clock c
-    WHERE m.kind = 'branch_assembly'
-      AND m.occurred_on >= c.start_on
-      AND m.occurred_at <= TIMESTAMP '${as_of}'
-)
-SELECT b.org_id,
-       CAST(NULL AS VARCHAR) AS member_id,
-       'warning' AS severity,
-       b.org_name,
-       b.quarter,
-       b.days_left
-FROM branches b
-LEFT JOIN held h ON h.org_id = b.org_id
-WHERE h.org_id IS NULL
-  AND b.days_left < ${quarter_warn_days}
+-- template: meeting_missing
+-- template.meeting_kind: branch_assembly
+-- template.subject: branch
+-- template.committee: false
+-- template.months: 3
+-- template.period: quarter
+-- template.warn_days: ${quarter_warn_days}

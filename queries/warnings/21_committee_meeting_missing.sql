@@ -20,37 +20,10 @@
 -- ack_days: 7
 -- message: {org_name}本月（{month}）尚未召开支委会，距月末还有{days_left}天
 -- param.month_warn_days: 8
-WITH clock AS (
-    SELECT start_on,
-           CAST(start_on + INTERVAL '1 month' - INTERVAL '1 day' AS DATE) AS end_on,
-           to_char(start_on, '%Y-%m') AS month
-    FROM (SELECT CAST(date_trunc('month', CAST(DATE '${as_of_date}' AS TIMESTAMP)) AS DATE) AS start_on)
-),
-branches AS (
-    SELECT o.org_id, o.name AS org_name, c.month, c.start_on,
-           CAST(CAST(c.end_on AS INT) - CAST(DATE '${as_of_date}' AS INT) AS BIGINT) AS days_left
-    FROM orgs o
-    CROSS JOIN clock c
-    WHERE o.kind = 'branch'
-      AND o.committee_elected_at <= TIMESTAMP '${as_of}'
-      AND china_date(o.created_at) <= c.start_on
-      AND (o.dissolved_at IS NULL OR o.dissolved_at > TIMESTAMP '${as_of}')
-),
-held AS (
-    SELECT DISTINCT m.org_id
-    FROM meetings m
-    CROSS JOIN clock c
-    WHERE m.kind = 'committee'
-      AND m.occurred_on >= c.start_on
-      AND m.occurred_at <= TIMESTAMP '${as_of}'
-)
-SELECT b.org_id,
-       CAST(NULL AS VARCHAR) AS member_id,
-       'notice' AS severity,
-       b.org_name,
-       b.month,
-       b.days_left
-FROM branches b
-LEFT JOIN held h ON h.org_id = b.org_id
-WHERE h.org_id IS NULL
-  AND b.days_left < ${month_warn_days}
+-- template: meeting_missing
+-- template.meeting_kind: committee
+-- template.subject: branch
+-- template.committee: true
+-- template.months: 1
+-- template.period: month
+-- template.warn_days: ${month_warn_days}

@@ -21,10 +21,6 @@
 -- message: 入党申请人{member_name}于{applied_on}递交入党申请书，已逾期{days_overdue}天仍未安排谈话（应于{talk_due_on}前谈话）
 -- param.talk_months: 1
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 applicants AS (
     SELECT member_id, member_name, branch_id, applied_on,
            CAST(applied_on + INTERVAL '${talk_months} months' AS DATE) AS talk_due_on
@@ -32,12 +28,12 @@ applicants AS (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
                china_date(p.applied_at) AS applied_on
         FROM people p
-        JOIN units u ON u.unit_id = p.org_id
+        JOIN org_branches u ON u.org_id = p.org_id
         WHERE p.stage = 'applicant'
           AND p.status = 'active'
-          AND p.applied_at <= TIMESTAMP '${as_of}'
-          AND (p.talked_at IS NULL OR p.talked_at > TIMESTAMP '${as_of}')
-          AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+          AND p.applied_at IS NOT NULL
+          AND p.talked_at IS NULL
+          AND u.branch_dissolved_at IS NULL
     )
 )
 SELECT branch_id AS org_id,

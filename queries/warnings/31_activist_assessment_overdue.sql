@@ -20,15 +20,10 @@
 -- message: 入党积极分子{member_name}自{last_review_on}起已超过{assessment_months}个月未进行考察（逾期{days_overdue}天）
 -- param.assessment_months: 6
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 assessed AS (
     SELECT member_id, max(occurred_at) AS assessed_at
     FROM live_events
     WHERE event_type = 'member.activist_assessed'
-      AND occurred_at <= TIMESTAMP '${as_of}'
     GROUP BY member_id
 ),
 activists AS (
@@ -38,13 +33,13 @@ activists AS (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
                china_date(greatest(COALESCE(p.activist_at, p.transferred_in_at), a.assessed_at)) AS last_review_on
         FROM people p
-        JOIN units u ON u.unit_id = p.org_id
+        JOIN org_branches u ON u.org_id = p.org_id
         LEFT JOIN assessed a ON a.member_id = p.member_id
         WHERE p.stage = 'activist'
           AND p.status = 'active'
-          AND COALESCE(p.activist_at, p.transferred_in_at) <= TIMESTAMP '${as_of}'
-          AND (p.graduated_at IS NULL OR p.graduated_at > TIMESTAMP '${as_of}')
-          AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+          AND COALESCE(p.activist_at, p.transferred_in_at) IS NOT NULL
+          AND p.graduated_at IS NULL
+          AND u.branch_dissolved_at IS NULL
     )
 )
 SELECT branch_id AS org_id,

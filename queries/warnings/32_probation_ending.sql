@@ -25,30 +25,16 @@
 -- message: 预备党员{member_name}的预备期{probation_state}（满期日{probation_ends}），支部尚未讨论其转正
 -- param.probation_warn_days: 30
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
-extended AS (
-    SELECT member_id, sum(json_get_int(payload, 'months')) AS months
-    FROM live_events
-    WHERE event_type = 'member.probation_extended'
-      AND occurred_at <= TIMESTAMP '${as_of}'
-    GROUP BY member_id
-),
 -- Probation ends a year (and any extension) after the admission, the day of the month
--- kept and clipped to the month's end.
+-- kept and clipped to the month's end (`probations`).
 ends AS (
-    SELECT p.member_id, p.name AS member_name, u.branch_id,
-           china_date(p.probationary_at) AS admitted_on,
-           add_months(china_date(p.probationary_at), 12 + COALESCE(x.months, 0)) AS probation_ends
+    SELECT p.member_id, p.name AS member_name, u.branch_id, b.admitted_on, b.probation_ends
     FROM people p
-    JOIN units u ON u.unit_id = p.org_id
-    LEFT JOIN extended x ON x.member_id = p.member_id
+    JOIN org_branches u ON u.org_id = p.org_id
+    JOIN probations b ON b.member_id = p.member_id
     WHERE p.status = 'active'
-      AND p.probationary_at <= TIMESTAMP '${as_of}'
-      AND (p.converted_at IS NULL OR p.converted_at > TIMESTAMP '${as_of}')
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+      AND b.converted_at IS NULL
+      AND u.branch_dissolved_at IS NULL
 ),
 scored AS (
     SELECT *, CAST(CAST(probation_ends AS INT) - CAST(DATE '${as_of_date}' AS INT) AS BIGINT) AS days_left

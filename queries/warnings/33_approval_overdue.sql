@@ -22,23 +22,19 @@
 -- message: {member_name}的{approval}已由支部大会于{decided_on}通过，超过{approval_months}个月仍未获上级党委审批（逾期{days_overdue}天）
 -- param.approval_months: 3
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 pending AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id, d.step, d.approval,
            china_date(CASE d.step WHEN 1 THEN p.probationary_at ELSE p.converted_at END) AS decided_on
     FROM people p
-    JOIN units u ON u.unit_id = p.org_id
+    JOIN org_branches u ON u.org_id = p.org_id
     CROSS JOIN (VALUES (1, '接收预备党员'), (2, '预备党员转正')) AS d(step, approval)
     WHERE p.status = 'active'
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+      AND u.branch_dissolved_at IS NULL
       AND CASE d.step
-              WHEN 1 THEN p.probationary_at <= TIMESTAMP '${as_of}'
-                          AND (p.admission_approved_at IS NULL OR p.admission_approved_at > TIMESTAMP '${as_of}')
-              ELSE p.converted_at <= TIMESTAMP '${as_of}'
-                   AND (p.conversion_approved_at IS NULL OR p.conversion_approved_at > TIMESTAMP '${as_of}')
+              WHEN 1 THEN p.probationary_at IS NOT NULL
+                          AND p.admission_approved_at IS NULL
+              ELSE p.converted_at IS NOT NULL
+                   AND p.conversion_approved_at IS NULL
           END
 ),
 overdue AS (

@@ -27,39 +27,21 @@
 -- message: {stage_label}{member_name}预计于{expected_graduation}毕业（还有{days_left}天），{reason}
 -- param.graduating_months: 3
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
-extended AS (
-    SELECT member_id, sum(json_get_int(payload, 'months')) AS months
-    FROM live_events
-    WHERE event_type = 'member.probation_extended'
-      AND occurred_at <= TIMESTAMP '${as_of}'
-    GROUP BY member_id
-),
-candidates AS (
+-- The end of probation as in probation_ending (`probations`).
+dated AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id, p.expected_graduation,
-           CASE WHEN p.probationary_at <= TIMESTAMP '${as_of}' THEN 'probationary'
-                WHEN p.development_target_at <= TIMESTAMP '${as_of}' OR p.stage = 'development_target' THEN 'development_target'
+           CASE WHEN p.probationary_at IS NOT NULL THEN 'probationary'
+                WHEN p.development_target_at IS NOT NULL OR p.stage = 'development_target' THEN 'development_target'
            END AS stage_now,
-           china_date(p.probationary_at) AS admitted_on,
-           COALESCE(x.months, 0) AS extended_months
+           b.probation_ends
     FROM people p
-    JOIN units u ON u.unit_id = p.org_id
-    LEFT JOIN extended x ON x.member_id = p.member_id
+    JOIN org_branches u ON u.org_id = p.org_id
+    LEFT JOIN probations b ON b.member_id = p.member_id
     WHERE p.status = 'active'
       AND p.expected_graduation >= DATE '${as_of_date}'
-      AND (p.graduated_at IS NULL OR p.graduated_at > TIMESTAMP '${as_of}')
-      AND (p.converted_at IS NULL OR p.converted_at > TIMESTAMP '${as_of}')
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
-),
--- The end of probation as in probation_ending: a year (and any extension) after the
--- admission, the day kept and clipped to the month's end.
-dated AS (
-    SELECT member_id, member_name, branch_id, expected_graduation, stage_now,
-           add_months(admitted_on, 12 + extended_months) AS probation_ends
-    FROM candidates
+      AND p.graduated_at IS NULL
+      AND p.converted_at IS NULL
+      AND u.branch_dissolved_at IS NULL
 )
 SELECT branch_id AS org_id,
        member_id,

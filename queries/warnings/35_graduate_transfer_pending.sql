@@ -20,10 +20,6 @@
 -- message: 党员{member_name}已于{graduated_on}毕业，组织关系尚未转出（{transfer_state}）
 -- param.graduate_keep_years: 2
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 graduates AS (
     SELECT member_id, member_name, branch_id, graduated_on,
            CAST(graduated_on + INTERVAL '${graduate_keep_years} years' AS DATE) AS keep_until
@@ -31,13 +27,12 @@ graduates AS (
         SELECT p.member_id, p.name AS member_name, u.branch_id,
                china_date(p.graduated_at) AS graduated_on
         FROM people p
-        JOIN units u ON u.unit_id = p.org_id
+        JOIN org_branches u ON u.org_id = p.org_id
         WHERE p.stage IN ('probationary', 'full_member')
-          AND p.graduated_at <= TIMESTAMP '${as_of}'
-          AND (p.left_at IS NULL OR p.left_at > TIMESTAMP '${as_of}')
-          AND (p.transferred_out_at IS NULL OR p.transferred_out_at > TIMESTAMP '${as_of}'
-               OR p.transferred_out_at < p.transferred_in_at)
-          AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+          AND p.graduated_at IS NOT NULL
+          AND p.left_at IS NULL
+          AND (p.transferred_out_at IS NULL OR p.transferred_out_at < p.transferred_in_at)
+          AND u.branch_dissolved_at IS NULL
     )
 )
 SELECT branch_id AS org_id,

@@ -36,21 +36,16 @@ WITH checked AS (
                     END AS BIGINT) AS year
     )
 ),
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 rated AS (
     SELECT e.member_id, e.org_id, e.occurred_at
     FROM evaluations e
     JOIN checked c ON e.year = c.year
-    WHERE e.occurred_at <= TIMESTAMP '${as_of}'
 ),
 -- The day each branch first rated anyone for the year checked.
 branch_rated AS (
     SELECT u.branch_id, min(china_date(r.occurred_at)) AS rated_on
     FROM rated r
-    JOIN units u ON u.unit_id = r.org_id
+    JOIN org_branches u ON u.org_id = r.org_id
     GROUP BY u.branch_id
 ),
 expected AS (
@@ -61,11 +56,11 @@ expected AS (
            least(CAST(concat(CAST(c.year AS VARCHAR), '-12-31') AS DATE), b.rated_on) AS cutoff
     FROM people p
     CROSS JOIN checked c
-    JOIN units u ON u.unit_id = p.org_id
+    JOIN org_branches u ON u.org_id = p.org_id
     LEFT JOIN branch_rated b ON b.branch_id = u.branch_id
     WHERE p.stage = 'full_member'
       AND p.status = 'active'
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+      AND u.branch_dissolved_at IS NULL
 )
 SELECT x.branch_id AS org_id,
        x.member_id,

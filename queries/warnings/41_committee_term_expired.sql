@@ -28,8 +28,8 @@ WITH expiring AS (
                china_date(committee_elected_at) AS elected_on,
                CAST(COALESCE(committee_term_years, ${committee_term_years}) AS BIGINT) AS term_years
         FROM orgs
-        WHERE committee_elected_at <= TIMESTAMP '${as_of}'
-          AND (dissolved_at IS NULL OR dissolved_at > TIMESTAMP '${as_of}')
+        WHERE committee_elected_at IS NOT NULL
+          AND dissolved_at IS NULL
     )
 )
 SELECT org_id,

@@ -25,31 +25,14 @@
 -- message: 党员{member_name}已连续{no_life_months}个月未参加组织生活（期间应参加{invited}次，缺席{absent}次，请假{excused}次；最近一次参加：{last_present}）
 -- param.no_life_months: 6
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 span AS (
     SELECT CAST(DATE '${as_of_date}' - INTERVAL '${no_life_months} months' AS DATE) AS start_on
 ),
--- One row per member and meeting invited to: the latest record wins (a correction), as in
--- `attendance_rates`, and the time is the meeting's, as in `attendance`. Read from the
--- events with an ordered aggregate rather than a window over `attendance`, which keeps
--- the memory of the query small.
+-- One row per member and meeting invited to (`attendance_latest`: the latest record wins,
+-- a correction, and the time is the meeting's).
 records AS (
-    SELECT r.member_id, r.status,
-           china_date(COALESCE(m.occurred_at, r.first_at)) AS meeting_on
-    FROM (
-        SELECT member_id, json_get_str(payload, 'meeting_id') AS meeting_id,
-               last_value(json_get_str(payload, 'status') ORDER BY occurred_at, recorded_at, event_id) AS status,
-               min(occurred_at) AS first_at
-        FROM live_events
-        WHERE event_type = 'meeting.attended'
-          AND occurred_at <= TIMESTAMP '${as_of}'
-        GROUP BY member_id, json_get_str(payload, 'meeting_id')
-    ) r
-    LEFT JOIN meetings m ON m.meeting_id = r.meeting_id
-    WHERE COALESCE(m.occurred_at, r.first_at) <= TIMESTAMP '${as_of}'
+    SELECT member_id, status, china_date(occurred_at) AS meeting_on
+    FROM attendance_latest
 ),
 per_member AS (
     SELECT r.member_id,
@@ -66,12 +49,12 @@ members AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id
     FROM people p
     CROSS JOIN span s
-    JOIN units u ON u.unit_id = p.org_id
+    JOIN org_branches u ON u.org_id = p.org_id
     WHERE p.stage IN ('probationary', 'full_member')
       AND p.status = 'active'
       AND china_date(COALESCE(p.probationary_at, p.transferred_in_at)) <= s.start_on
-      AND (p.graduated_at IS NULL OR p.graduated_at > TIMESTAMP '${as_of}')
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+      AND p.graduated_at IS NULL
+      AND u.branch_dissolved_at IS NULL
 )
 SELECT m.branch_id AS org_id,
        m.member_id,

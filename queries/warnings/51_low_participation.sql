@@ -24,38 +24,22 @@
 -- param.absences_in_row: 3
 -- param.study_gap_days: 30
 WITH
--- The branch of every org and whether it is dissolved (`org_branches`).
-units AS (
-    SELECT org_id AS unit_id, branch_id, branch_dissolved_at FROM org_branches
-),
 members AS (
     SELECT p.member_id, p.name AS member_name, u.branch_id,
            china_date(COALESCE(p.probationary_at, p.transferred_in_at)) AS member_on
     FROM people p
-    JOIN units u ON u.unit_id = p.org_id
+    JOIN org_branches u ON u.org_id = p.org_id
     WHERE p.stage IN ('probationary', 'full_member')
       AND p.status = 'active'
-      AND COALESCE(p.probationary_at, p.transferred_in_at) <= TIMESTAMP '${as_of}'
-      AND (p.graduated_at IS NULL OR p.graduated_at > TIMESTAMP '${as_of}')
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+      AND COALESCE(p.probationary_at, p.transferred_in_at) IS NOT NULL
+      AND p.graduated_at IS NULL
+      AND u.branch_dissolved_at IS NULL
 ),
--- One row per member and meeting invited to: the latest record wins (a correction), as in
--- `attendance_rates`, and the time is the meeting's, as in `attendance`. Read from the
--- events with an ordered aggregate rather than a window over `attendance`, which keeps
--- the memory of the query small.
+-- One row per member and meeting invited to (`attendance_latest`: the latest record wins,
+-- a correction, and the time is the meeting's).
 records AS (
-    SELECT r.member_id, r.status, COALESCE(m.occurred_at, r.first_at) AS meeting_at
-    FROM (
-        SELECT member_id, json_get_str(payload, 'meeting_id') AS meeting_id,
-               last_value(json_get_str(payload, 'status') ORDER BY occurred_at, recorded_at, event_id) AS status,
-               min(occurred_at) AS first_at
-        FROM live_events
-        WHERE event_type = 'meeting.attended'
-          AND occurred_at <= TIMESTAMP '${as_of}'
-        GROUP BY member_id, json_get_str(payload, 'meeting_id')
-    ) r
-    LEFT JOIN meetings m ON m.meeting_id = r.meeting_id
-    WHERE COALESCE(m.occurred_at, r.first_at) <= TIMESTAMP '${as_of}'
+    SELECT member_id, status, occurred_at AS meeting_at
+    FROM attendance_latest
 ),
 -- The absences in a row are those after the latest meeting attended or excused.
 attended AS (
@@ -77,7 +61,6 @@ absences AS (
 studied AS (
     SELECT member_id, max(occurred_on) AS last_study_on
     FROM study
-    WHERE occurred_at <= TIMESTAMP '${as_of}'
     GROUP BY member_id
 ),
 flagged AS (

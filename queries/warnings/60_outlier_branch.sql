@@ -55,22 +55,13 @@ tree AS (
         ) b
     ) c
 ),
--- One row per member and meeting of the months counted: the latest record wins.
+-- One row per member and meeting of the months counted (`attendance_latest`: the latest
+-- record wins, the meeting's org and time).
 records AS (
-    SELECT COALESCE(m.org_id, r.org_id) AS unit_id, r.status
-    FROM (
-        SELECT member_id, json_get_str(payload, 'meeting_id') AS meeting_id,
-               last_value(json_get_str(payload, 'status') ORDER BY occurred_at, recorded_at, event_id) AS status,
-               min(org_id) AS org_id,
-               min(occurred_at) AS first_at
-        FROM live_events
-        WHERE event_type = 'meeting.attended'
-          AND occurred_at <= TIMESTAMP '${as_of}'
-        GROUP BY member_id, json_get_str(payload, 'meeting_id')
-    ) r
-    LEFT JOIN meetings m ON m.meeting_id = r.meeting_id
+    SELECT a.org_id AS unit_id, a.status
+    FROM attendance_latest a
     CROSS JOIN span s
-    WHERE china_date(COALESCE(m.occurred_at, r.first_at)) BETWEEN s.first_on AND s.last_on
+    WHERE china_date(a.occurred_at) BETWEEN s.first_on AND s.last_on
 ),
 branch_rates AS (
     SELECT u.branch_id AS org_id, u.branch_name AS org_name, u.college_id, u.college_name,
@@ -78,7 +69,7 @@ branch_rates AS (
     FROM records r
     JOIN tree u ON u.org_id = r.unit_id
     WHERE u.branch_kind = 'branch'
-      AND (u.branch_dissolved_at IS NULL OR u.branch_dissolved_at > TIMESTAMP '${as_of}')
+      AND u.branch_dissolved_at IS NULL
     GROUP BY u.branch_id, u.branch_name, u.college_id, u.college_name
 ),
 colleges AS (

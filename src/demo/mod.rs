@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::CommandResult;
 use crate::auth::{hash_token_hex, new_token};
-use crate::config::{Config, TokenConfig};
+use crate::config::{Config, Setting, TokenConfig};
 use crate::server::{App, init_tracing, load_config, open_for_ingest, shutdown_signal};
 use generate::{DemoPlan, DemoSpec};
 
@@ -53,7 +53,7 @@ pub struct DemoArgs {
     pub listen: String,
 }
 
-pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) -> CommandResult {
+pub async fn demo_command(file: Option<&Path>, sets: &[Setting], args: DemoArgs) -> CommandResult {
     let warehouse_dir = args.data_dir.join("warehouse");
     if args.reset && warehouse_dir.exists() {
         std::fs::remove_dir_all(&warehouse_dir)?;
@@ -63,17 +63,22 @@ pub async fn demo_command(file: Option<&Path>, sets: &[String], args: DemoArgs) 
     // for this user only.
     restrict(&args.data_dir, 0o700)?;
     let mut defaults = vec![
-        format!("storage.url={:?}", warehouse_dir.display().to_string()),
-        format!("listen={:?}", args.listen),
-        format!(
-            "mail.outbox={:?}",
-            args.data_dir.join("outbox").display().to_string()
+        Setting::text(
+            "storage.url",
+            warehouse_dir.display().to_string(),
+            "--data-dir",
+        ),
+        Setting::text("listen", &args.listen, "--listen"),
+        Setting::text(
+            "mail.outbox",
+            args.data_dir.join("outbox").display().to_string(),
+            "--data-dir",
         ),
     ];
     // A demo of a given day runs on that day: its server's clock (and the config it
     // writes for `dangjian serve`) starts there, whatever the machine's date.
     if let Some(today) = args.today {
-        defaults.push(format!("clock.today=\"{today}\""));
+        defaults.push(Setting::text("clock.today", today.to_string(), "--today"));
     }
     // Demo defaults first; the user's file, environment and --set still win.
     let mut config = load_config(file, &[defaults, sets.to_vec()].concat(), Vec::new())?;

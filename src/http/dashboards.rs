@@ -6,7 +6,7 @@
 //! would have shown at that instant.
 //!
 //! The access checks run on every request; only then may a materialised answer come
-//! from the cockpit's response cache (`dashboards::cache`). A client that accepts gzip
+//! from the cockpit's response cache (`dashboards::cockpit::cache`). A client that accepts gzip
 //! gets the answer's gzip form, compressed once per cached answer (the compression
 //! layer leaves a response that already has a `Content-Encoding` alone).
 

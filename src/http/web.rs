@@ -16,7 +16,7 @@ pub async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
 }
 
 fn serve(path: &str, cache: &'static str) -> Result<Response, ApiError> {
-    let (bytes, content_type) = dashboards::web::asset(path).ok_or_else(|| {
+    let (bytes, content_type) = dashboards::cockpit::web::asset(path).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "not_found",

@@ -7,14 +7,17 @@
 //! The query catalog is read from `queries/` on disk (as `QueryCatalog::from_dir`), so an
 //! edit of a `.sql` file needs no rebuild of this test; `SLT_QUERIES_DIR` points it at
 //! another copy of that directory. A file with a line `# as_of: <RFC 3339 instant>` also
-//! gets every warning rule of `queries/warnings/` as a view `warning_<name>`, rendered
-//! with `${as_of}` (that instant in China time) and `${as_of_date}` (its China date).
+//! gets the answer of every warning rule of `queries/warnings/` as a table
+//! `warning_<name>`, evaluated as the engine does: in the session of the events that had
+//! occurred by that instant, with `${as_of}` (the instant in China time) and
+//! `${as_of_date}` (its China date).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use ingest::{IngestConfig, Ingestor};
 use sqllogictest::{DBOutput, DefaultColumnType};
@@ -108,13 +111,15 @@ pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
     warehouse
 }
 
-/// The warning rules rendered at `as_of` (RFC 3339), as `CREATE VIEW warning_<name>`
-/// statements: `${as_of}` is the instant in China time, `${as_of_date}` its China date.
-fn warning_views(catalog: &QueryCatalog, as_of: &str) -> Vec<String> {
+/// The warning rules evaluated at `as_of` (RFC 3339) as the engine evaluates them — in the
+/// session of the events that had occurred by then, `${as_of}` the instant in China time,
+/// `${as_of_date}` its China date — each answer a table `warning_<name>`.
+async fn warning_tables(warehouse: &Warehouse, as_of: &str) -> Vec<(String, Arc<MemTable>)> {
     let china = warehouse::clock::china_time();
     let instant = chrono::DateTime::parse_from_rfc3339(as_of)
         .unwrap_or_else(|e| panic!("# as_of: {as_of}: {e}"))
         .with_timezone(&china);
+    let catalog = warehouse.catalog();
     let mut params = catalog.params().clone();
     params.insert(
         "as_of".into(),
@@ -124,15 +129,31 @@ fn warning_views(catalog: &QueryCatalog, as_of: &str) -> Vec<String> {
         "as_of_date".into(),
         instant.date_naive().format("%Y-%m-%d").to_string(),
     );
-    catalog
-        .of_kind(QueryKind::Warning)
-        .map(|rule| {
-            let sql = rule
-                .render(&params)
-                .unwrap_or_else(|e| panic!("{}: {e}", rule.path));
-            format!("CREATE VIEW warning_{} AS {sql}", rule.name)
-        })
-        .collect()
+    let ctx = warehouse
+        .rules_context(instant.with_timezone(&chrono::Utc))
+        .await
+        .unwrap();
+    let mut tables = Vec::new();
+    for rule in catalog.of_kind(QueryKind::Warning) {
+        let sql = rule
+            .render(&params)
+            .unwrap_or_else(|e| panic!("{}: {e}", rule.path));
+        let df = ctx
+            .sql(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", rule.path));
+        let schema = df.schema().inner().clone();
+        let batches = df
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", rule.path));
+        // The batches' own schema: a plan may call a column nullable that none of its
+        // batches' arrays is (or the other way round).
+        let schema = batches.first().map_or(schema, |b| b.schema());
+        let table = MemTable::try_new(schema, vec![batches]).unwrap();
+        tables.push((format!("warning_{}", rule.name), Arc::new(table)));
+    }
+    tables
 }
 
 fn slt_files() -> Vec<PathBuf> {
@@ -164,19 +185,17 @@ async fn sqllogictest_files() {
                 .join(fixture),
         )
         .await;
-        let views = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# as_of:"))
-            .map(|as_of| warning_views(warehouse.catalog(), as_of.trim()))
-            .unwrap_or_default();
+        let rules = match text.lines().find_map(|l| l.strip_prefix("# as_of:")) {
+            Some(as_of) => warning_tables(&warehouse, as_of.trim()).await,
+            None => Vec::new(),
+        };
         let mut runner = sqllogictest::Runner::new(|| {
             let ctx = warehouse.context();
-            let views = views.clone();
+            let rules = rules.clone();
             async move {
-                for view in &views {
-                    ctx.sql(view)
-                        .await
-                        .map_err(|e| SltError(format!("{e}\n{view}")))?;
+                for (name, table) in rules {
+                    ctx.register_table(name.as_str(), table)
+                        .map_err(|e| SltError(format!("{name}: {e}")))?;
                 }
                 Ok::<_, SltError>(Dangjian { ctx })
             }

@@ -173,9 +173,10 @@ impl Server {
 
     /// [`Server::start`] with a config file of the caller's.
     pub fn start_with(dir: &Path, config: PathBuf) -> Server {
-        let sets = vec![format!(
-            "storage.url={:?}",
-            dir.join("warehouse").display().to_string()
+        let sets = vec![dangjian::config::Setting::text(
+            "storage.url",
+            dir.join("warehouse").display().to_string(),
+            "the test's warehouse",
         )];
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -23,10 +23,8 @@ pub(crate) async fn run(dir: &Path) {
         reset: false,
         listen: "127.0.0.1:0".into(),
     };
-    let sets = [
-        "scheduler.enabled=false".to_string(),
-        "log.filter=\"warn\"".to_string(),
-    ];
+    let sets = ["scheduler.enabled=false", "log.filter=\"warn\""]
+        .map(|s| dangjian::config::Setting::parse(s).unwrap());
     if let Err(e) = dangjian::demo::demo_command(None, &sets, args).await {
         panic!("the demo failed: {e}");
     }

@@ -67,14 +67,15 @@ function months(from, to) {
   return out;
 }
 
-// Panels from the real dashboard specs (dashboards/*.toml), with made-up rows of the same shape.
+// Panels from the real dashboard specs (dashboards/specs/*.toml), with made-up rows of the same shape.
 function readSpecs() {
   const specs = {};
-  for (const f of readdirSync(path.resolve(webDir, '..'))) {
-    if (!f.endsWith('.toml') || f === 'Cargo.toml') continue;
+  const specDir = path.resolve(webDir, '..', 'specs');
+  for (const f of readdirSync(specDir)) {
+    if (!f.endsWith('.toml')) continue;
     const spec = { panels: [] };
     let cur = spec;
-    for (const line of readFileSync(path.resolve(webDir, '..', f), 'utf8').split('\n')) {
+    for (const line of readFileSync(path.resolve(specDir, f), 'utf8').split('\n')) {
       if (/^\s*(#|$)/.test(line)) continue;
       if (/^\[\[panels\]\]/.test(line)) { cur = {}; spec.panels.push(cur); continue; }
       const m = line.match(/^(\w+)\s*=\s*(.*)$/);

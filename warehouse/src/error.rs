@@ -43,6 +43,13 @@ pub enum Error {
     )]
     ReadOnly { statement: String },
 
+    #[error("a row of `{query}` does not read as {into}: {reason}")]
+    Decode {
+        query: String,
+        into: &'static str,
+        reason: String,
+    },
+
     #[error("exactly one statement is expected, found {count}")]
     StatementCount { count: usize },
 
@@ -89,9 +96,10 @@ impl Error {
             | Error::Sql { .. }
             | Error::Timeout { .. }
             | Error::MemoryLimit { .. } => Fault::Caller,
-            Error::InvalidStorageUrl { .. } | Error::QueryFile { .. } | Error::View { .. } => {
-                Fault::Internal
-            }
+            Error::InvalidStorageUrl { .. }
+            | Error::QueryFile { .. }
+            | Error::View { .. }
+            | Error::Decode { .. } => Fault::Internal,
             Error::Runtime { .. } | Error::QueryPanicked => Fault::Internal,
             Error::Delta { .. } | Error::Busy { .. } | Error::Cancelled => Fault::External,
             Error::Execution { source } => match source.find_root() {
@@ -108,6 +116,7 @@ impl Error {
             Error::Delta { .. } => "storage_unavailable",
             Error::QueryFile { .. } => "query_file_invalid",
             Error::View { .. } => "view_invalid",
+            Error::Decode { .. } => "query_failed",
             Error::ReadOnly { .. } => "read_only",
             Error::StatementCount { .. } => "one_statement_expected",
             Error::Sql { .. } => "sql_error",

@@ -4,6 +4,12 @@
 //! schedule, materialise, severity, …) followed by the SQL. The files are embedded at
 //! build time; [`QueryCatalog::from_dir`] reads a directory instead, so an analyst can
 //! add a model to a running installation without a rebuild.
+//!
+//! Queries that differ only in a few names share a template of `queries/templates/`: a
+//! file with a `-- template: <name>` header has no SQL of its own; its SQL is the
+//! template's, with each `${key}` filled from the file's `-- template.<key>:` header (or,
+//! failing that, its `-- <key>:` header). What is left (`${as_of}`, the parameters) is
+//! rendered as in any other file.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -98,6 +104,41 @@ impl QueryFile {
         self.header.get(key).map(String::as_str)
     }
 
+    /// For a file with a `template` header: its text followed by the template's SQL,
+    /// filled from its `template.<key>` (else `<key>`) headers.
+    fn with_template(mut self, templates: &BTreeMap<String, String>) -> Result<Self> {
+        let Some(name) = self.header.get("template") else {
+            return Ok(self);
+        };
+        let template = templates.get(name).ok_or_else(|| Error::QueryFile {
+            file: self.path.clone(),
+            reason: format!("no template `{name}` in queries/templates/"),
+        })?;
+        let mut sql = std::mem::take(&mut self.sql);
+        sql.push('\n');
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("${") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else { break };
+            let key = after[..end].trim();
+            let value = self
+                .header
+                .get(&format!("template.{key}"))
+                .or_else(|| self.header.get(key));
+            match value {
+                Some(value) => {
+                    sql.push_str(&rest[..start]);
+                    sql.push_str(value);
+                }
+                None => sql.push_str(&rest[..start + 2 + end + 1]),
+            }
+            rest = &after[end + 1..];
+        }
+        sql.push_str(rest);
+        self.sql = sql;
+        Ok(self)
+    }
+
     /// Whether the scheduler keeps a materialised copy (`materialise: true`).
     pub fn materialise(&self) -> bool {
         self.get("materialise")
@@ -163,7 +204,7 @@ impl QueryCatalog {
     /// The files of a `queries/` directory on disk.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let mut files = Vec::new();
-        for folder in ["views", "metrics", "stats", "warnings"] {
+        for folder in ["views", "metrics", "stats", "warnings", "templates"] {
             let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
                 continue;
             };
@@ -182,11 +223,24 @@ impl QueryCatalog {
         Self::from_files(files)
     }
 
-    /// Files given as (`folder/file.sql`, text) pairs — for tests and tools.
+    /// Files given as (`folder/file.sql`, text) pairs — for tests and tools. The
+    /// templates (`templates/<name>.sql`) are filled into the files that name them.
     pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let (templates, files): (Vec<_>, Vec<_>) = files
+            .into_iter()
+            .partition(|(path, _)| path.starts_with("templates/"));
+        let templates: BTreeMap<String, String> = templates
+            .into_iter()
+            .map(|(path, text)| {
+                let stem = path
+                    .trim_start_matches("templates/")
+                    .trim_end_matches(".sql");
+                (stem.to_string(), text)
+            })
+            .collect();
         let mut parsed = files
             .into_iter()
-            .map(|(path, text)| QueryFile::parse(&path, &text))
+            .map(|(path, text)| QueryFile::parse(&path, &text)?.with_template(&templates))
             .collect::<Result<Vec<_>>>()?;
         parsed.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Self {
@@ -267,6 +321,46 @@ mod tests {
                 .to_string()
                 .contains("nope")
         );
+    }
+
+    #[test]
+    fn a_template_is_filled_from_the_files_that_name_it() {
+        let catalog = QueryCatalog::from_files([
+            (
+                "templates/missing.sql".to_string(),
+                "SELECT '${severity}' AS severity FROM meetings WHERE kind = '${kind}' \
+                 AND n < ${warn} AND at <= TIMESTAMP '${as_of}'"
+                    .to_string(),
+            ),
+            (
+                "warnings/20_lecture.sql".to_string(),
+                "-- severity: notice\n-- param.lecture_days: 40\n-- template: missing\n\
+                 -- template.kind: lecture\n-- template.warn: ${lecture_days}\n"
+                    .to_string(),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            catalog.all().len(),
+            1,
+            "a template is not a query of its own"
+        );
+        let mut at = BTreeMap::new();
+        at.insert("as_of".to_string(), "2026-11-25".to_string());
+        let sql = catalog.get("lecture").unwrap().render(&at).unwrap();
+        assert!(
+            sql.ends_with(
+                "SELECT 'notice' AS severity FROM meetings WHERE kind = 'lecture' \
+                 AND n < 40 AND at <= TIMESTAMP '2026-11-25'"
+            ),
+            "{sql}"
+        );
+        let unknown = QueryCatalog::from_files([(
+            "warnings/x.sql".to_string(),
+            "-- template: nowhere\n".to_string(),
+        )])
+        .unwrap_err();
+        assert!(unknown.to_string().contains("nowhere"), "{unknown}");
     }
 
     #[test]

@@ -349,6 +349,23 @@ impl Warehouse {
         Self::rows_in(&self.context(), sql).await
     }
 
+    /// Runs an internal query and reads each row into a `T` whose fields are named as
+    /// the query's columns (dates as `YYYY-MM-DD` text, timestamps as RFC 3339). A row
+    /// that does not fit is an error naming the query and the field, not a row skipped.
+    pub async fn records<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+        self.rows(sql)
+            .await?
+            .into_iter()
+            .map(|row| {
+                serde_json::from_value(row).map_err(|e| Error::Decode {
+                    query: sql.split_whitespace().collect::<Vec<_>>().join(" "),
+                    into: std::any::type_name::<T>(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
     /// A session over `state` (the base, or a reader's) whose memory is bounded to
     /// `limit` bytes; past it, operators fail with `ResourcesExhausted` instead of
     /// spilling or growing.
@@ -376,9 +393,10 @@ impl Warehouse {
     }
 
     /// A session that sees the warehouse as it was at `as_of`: only events recorded
-    /// (committed) at or before that instant, with every view and model planned over
-    /// them. Costs a planning of the query catalog, so it is for "what did the cockpit
-    /// show then" questions, not for the hot path.
+    /// (committed) at or before that instant, each view of the catalog computed once over
+    /// them (as in [`Self::batch_context`]: a dashboard's panels then share the parsed
+    /// views instead of each parsing the events again) and the models planned over those.
+    /// For "what did the cockpit show then" questions, not for the hot path.
     pub async fn as_of_context(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
         let base_rt = self.base.runtime_env();
         // Bounded like an analyst's query: a live answer is asked for by a request.
@@ -391,23 +409,14 @@ impl Warehouse {
             cache_manager: base_rt.cache_manager.clone(),
             object_store_registry: base_rt.object_store_registry.clone(),
         };
-        let state = new_state(Arc::new(runtime))?;
-        let ctx = SessionContext::new_with_state(state);
-        ctx.register_table("events_all", self.events.clone())
-            .map_err(|e| Error::Execution { source: e })?;
         // The literal is cast to the column's type, `Timestamp(µs, UTC)`.
         let instant = as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        ctx.sql(&format!(
-            "CREATE VIEW {} AS SELECT * FROM events_all WHERE recorded_at <= '{instant}'",
-            events::TABLE
-        ))
+        self.context_of_events(
+            Arc::new(runtime),
+            &format!("recorded_at <= '{instant}'"),
+            Views::Computed,
+        )
         .await
-        .map_err(|source| Error::View {
-            view: "events (as of)".into(),
-            source,
-        })?;
-        plan_queries(&ctx, &self.catalog, Views::Planned).await?;
-        Ok(ctx)
     }
 
     /// A session for a batch of queries over one moment — a refresh of every model, a
@@ -422,6 +431,47 @@ impl Warehouse {
         ctx.register_table(events::TABLE, self.events.clone())
             .map_err(|e| Error::Execution { source: e })?;
         plan_queries(&ctx, &self.catalog, Views::Computed).await?;
+        Ok(ctx)
+    }
+
+    /// A session for the warning rules evaluated at `as_of`: as [`Self::batch_context`]
+    /// (each view computed once), over the events that had occurred by `as_of` — and every
+    /// retraction, whenever made, as on any other day. A rule then asks about the
+    /// organisation as it stood at that instant (who was a member, in which branch, at
+    /// which stage; which orgs existed) without repeating `occurred_at <= as_of` in its
+    /// predicates: `converted_at IS NULL` means "not converted by then".
+    pub async fn rules_context(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
+        // Whole seconds, as the rules' `${as_of}` is written.
+        let instant = as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.context_of_events(
+            self.base.runtime_env().clone(),
+            &format!("occurred_at <= '{instant}' OR event_type = 'event.retracted'"),
+            Views::Computed,
+        )
+        .await
+    }
+
+    /// A session whose `events` are the table's rows that pass `filter` (SQL over the
+    /// table's columns), with the query catalog planned (or its views computed) over them.
+    async fn context_of_events(
+        &self,
+        runtime: Arc<RuntimeEnv>,
+        filter: &str,
+        views: Views,
+    ) -> Result<SessionContext> {
+        let ctx = SessionContext::new_with_state(new_state(runtime)?);
+        ctx.register_table("events_all", self.events.clone())
+            .map_err(|e| Error::Execution { source: e })?;
+        ctx.sql(&format!(
+            "CREATE VIEW {} AS SELECT * FROM events_all WHERE {filter}",
+            events::TABLE
+        ))
+        .await
+        .map_err(|source| Error::View {
+            view: format!("events WHERE {filter}"),
+            source,
+        })?;
+        plan_queries(&ctx, &self.catalog, views).await?;
         Ok(ctx)
     }
 

@@ -547,7 +547,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let fixture = include_str!("../../tests/data/models_fixture.ndjson");
+        let fixture = include_str!("../../../tests/data/models_fixture.ndjson");
         let events: Vec<serde_json::Value> = fixture
             .lines()
             .filter(|l| !l.trim().is_empty())

@@ -1,4 +1,4 @@
-//! Dashboard specs: the `dashboards/*.toml` files that say what a cockpit screen shows.
+//! Dashboard specs: the `dashboards/specs/*.toml` files that say what a cockpit screen shows.
 //!
 //! A spec names the dashboard (id, Chinese title, the org level it is made for) and its
 //! panels. Each panel reads one model (a file of `queries/metrics/` or `queries/stats/`)

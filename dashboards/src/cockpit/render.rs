@@ -8,7 +8,7 @@
 //!
 //! [`Cockpit::render_json`] answers the encoded JSON, and keeps the materialised answers
 //! in a [`ResponseCache`] keyed by dashboard, org and period and checked against the
-//! model versions and org tree they were rendered from (see [`crate::cache`]).
+//! model versions and org tree they were rendered from (see [`crate::cockpit::cache`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,10 +22,10 @@ use warehouse::datafusion::prelude::SessionContext;
 use warehouse::json::rows_json;
 use warehouse::live::LiveTable;
 
-use crate::cache::{CacheKey, Encoded, Inputs, ResponseCache};
 use crate::clock::SharedClock;
-use crate::materialise::{ModelRunner, ModelTable};
-use crate::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
+use crate::cockpit::cache::{CacheKey, Encoded, Inputs, ResponseCache};
+use crate::cockpit::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
+use crate::models::materialise::{ModelRunner, ModelTable};
 use crate::{Error, Result};
 
 /// Rows a panel answers at most (a panel is a chart, not an export).
@@ -113,6 +113,18 @@ pub struct Cockpit {
     clock: SharedClock,
     /// How long a live (`as_of`) answer may take.
     live_timeout: std::time::Duration,
+    /// The session of the last `as_of` asked for, reused by the next dashboard of the
+    /// same instant (a leader going from board to board) while it still answers the same.
+    last_as_of: tokio::sync::Mutex<Option<AsOfSession>>,
+}
+
+/// A session of the events recorded by `as_of`, as built at `built_at` on `version` of
+/// the events table.
+struct AsOfSession {
+    as_of: DateTime<Utc>,
+    version: Option<u64>,
+    built_at: DateTime<Utc>,
+    ctx: SessionContext,
 }
 
 impl std::fmt::Debug for Cockpit {
@@ -133,6 +145,7 @@ impl Cockpit {
             cache: ResponseCache::new(DEFAULT_CACHE_ENTRIES),
             clock: Arc::new(crate::SystemClock),
             live_timeout: DEFAULT_LIVE_TIMEOUT,
+            last_as_of: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -303,7 +316,7 @@ impl Cockpit {
         let mut versions = Vec::with_capacity(spec.panels.len());
         let mut any_failed = false;
         let live = match as_of {
-            Some(t) => Some(warehouse.as_of_context(t).await?),
+            Some(t) => Some(self.as_of_session(t).await?),
             None => None,
         };
         let mut freshness: Option<DateTime<Utc>> = None;
@@ -386,6 +399,34 @@ impl Cockpit {
         Ok((value, inputs))
     }
 
+    /// The session of the events recorded by `as_of`: the last one built, when it is of
+    /// the same instant and still answers the same — nothing was committed since, or the
+    /// instant had passed when it was built (what is committed later is recorded later) —
+    /// else a new one. Building one parses the events once; two requests of one instant
+    /// wait for one build.
+    async fn as_of_session(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
+        let warehouse = self.runner.warehouse();
+        let mut last = self.last_as_of.lock().await;
+        let version = warehouse.events_version();
+        if let Some(s) = last.as_ref()
+            && s.as_of == as_of
+            && (s.version == version || as_of < s.built_at)
+        {
+            return Ok(s.ctx.clone());
+        }
+        // The old session's views are let go before the new ones are computed.
+        *last = None;
+        let built_at = self.clock.now();
+        let ctx = warehouse.as_of_context(as_of).await?;
+        *last = Some(AsOfSession {
+            as_of,
+            version,
+            built_at,
+            ctx: ctx.clone(),
+        });
+        Ok(ctx)
+    }
+
     /// Makes `table` what reads of `model` in the materialised session see.
     fn publish(&self, model: &str, table: &ModelTable) -> Result<()> {
         let mut registered = self.registered.lock().expect("cockpit lock poisoned");
@@ -437,7 +478,8 @@ impl Cockpit {
         }
         if let (Some(column), Some(closes)) = (&panel.period, &panel.latest_round) {
             // The latest round closed by the end of the period, among the org's rows.
-            let (m, d) = crate::spec::round_close(closes).expect("checked when the spec loaded");
+            let (m, d) =
+                crate::cockpit::spec::round_close(closes).expect("checked when the spec loaded");
             let last = period.last_day();
             let closed_this_year = (last.month(), last.day()) >= (m, d);
             let newest = last.year() - if closed_this_year { 1 } else { 2 };
