@@ -115,16 +115,16 @@ pub struct Cockpit {
     live_timeout: std::time::Duration,
     /// The session of the last `as_of` asked for, reused by the next dashboard of the
     /// same instant (a leader going from board to board) while it still answers the same.
-    last_as_of: tokio::sync::Mutex<Option<AsOfSession>>,
+    last_as_of: Mutex<Option<AsOfSession>>,
 }
 
-/// A session of the events recorded by `as_of`, as built at `built_at` on `version` of
-/// the events table.
+/// The session of the events recorded by `as_of`, built (once, by whichever request
+/// comes first) from `version` of the events table at `built_at`.
 struct AsOfSession {
     as_of: DateTime<Utc>,
     version: Option<u64>,
     built_at: DateTime<Utc>,
-    ctx: SessionContext,
+    ctx: Arc<tokio::sync::OnceCell<SessionContext>>,
 }
 
 impl std::fmt::Debug for Cockpit {
@@ -145,7 +145,7 @@ impl Cockpit {
             cache: ResponseCache::new(DEFAULT_CACHE_ENTRIES),
             clock: Arc::new(crate::SystemClock),
             live_timeout: DEFAULT_LIVE_TIMEOUT,
-            last_as_of: tokio::sync::Mutex::new(None),
+            last_as_of: Mutex::new(None),
         }
     }
 
@@ -399,32 +399,37 @@ impl Cockpit {
         Ok((value, inputs))
     }
 
-    /// The session of the events recorded by `as_of`: the last one built, when it is of
-    /// the same instant and still answers the same — nothing was committed since, or the
+    /// The session of the events recorded by `as_of`: the last one asked for, when it is
+    /// of the same instant and still answers the same — nothing was committed since, or the
     /// instant had passed when it was built (what is committed later is recorded later) —
-    /// else a new one. Building one parses the events once; two requests of one instant
-    /// wait for one build.
+    /// else a new one, which then becomes the one kept. Building one parses the events
+    /// once; requests of one instant wait for one build, requests of other instants build
+    /// their own meanwhile.
     async fn as_of_session(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
         let warehouse = self.runner.warehouse();
-        let mut last = self.last_as_of.lock().await;
         let version = warehouse.events_version();
-        if let Some(s) = last.as_ref()
-            && s.as_of == as_of
-            && (s.version == version || as_of < s.built_at)
-        {
-            return Ok(s.ctx.clone());
-        }
-        // The old session's views are let go before the new ones are computed.
-        *last = None;
-        let built_at = self.clock.now();
-        let ctx = warehouse.as_of_context(as_of).await?;
-        *last = Some(AsOfSession {
-            as_of,
-            version,
-            built_at,
-            ctx: ctx.clone(),
-        });
-        Ok(ctx)
+        let cell = {
+            let mut last = self.last_as_of.lock().expect("cockpit lock poisoned");
+            match last.as_ref() {
+                Some(s) if s.as_of == as_of && (s.version == version || as_of < s.built_at) => {
+                    s.ctx.clone()
+                }
+                _ => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    *last = Some(AsOfSession {
+                        as_of,
+                        version,
+                        built_at: self.clock.now(),
+                        ctx: cell.clone(),
+                    });
+                    cell
+                }
+            }
+        };
+        let ctx = cell
+            .get_or_try_init(|| warehouse.as_of_context(as_of))
+            .await?;
+        Ok(ctx.clone())
     }
 
     /// Makes `table` what reads of `model` in the materialised session see.
