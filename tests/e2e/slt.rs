@@ -115,24 +115,12 @@ pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
 /// session of the events that had occurred by then, `${as_of}` the instant in China time,
 /// `${as_of_date}` its China date — each answer a table `warning_<name>`.
 async fn warning_tables(warehouse: &Warehouse, as_of: &str) -> Vec<(String, Arc<MemTable>)> {
-    let china = warehouse::clock::china_time();
     let instant = chrono::DateTime::parse_from_rfc3339(as_of)
         .unwrap_or_else(|e| panic!("# as_of: {as_of}: {e}"))
-        .with_timezone(&china);
+        .with_timezone(&chrono::Utc);
     let catalog = warehouse.catalog();
-    let mut params = catalog.params().clone();
-    params.insert(
-        "as_of".into(),
-        instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-    );
-    params.insert(
-        "as_of_date".into(),
-        instant.date_naive().format("%Y-%m-%d").to_string(),
-    );
-    let ctx = warehouse
-        .rules_context(instant.with_timezone(&chrono::Utc))
-        .await
-        .unwrap();
+    let params = catalog.params_at(instant);
+    let ctx = warehouse.rules_context(instant).await.unwrap();
     let mut tables = Vec::new();
     for rule in catalog.of_kind(QueryKind::Warning) {
         let sql = rule

@@ -114,28 +114,16 @@ impl QueryFile {
             file: self.path.clone(),
             reason: format!("no template `{name}` in queries/templates/"),
         })?;
-        let mut sql = std::mem::take(&mut self.sql);
-        sql.push('\n');
-        let mut rest = template.as_str();
-        while let Some(start) = rest.find("${") {
-            let after = &rest[start + 2..];
-            let Some(end) = after.find('}') else { break };
-            let key = after[..end].trim();
-            let value = self
+        // What the file's headers do not name is left for `render`.
+        let filled = fill(&self.path, template, |key| {
+            Ok(self
                 .header
                 .get(&format!("template.{key}"))
-                .or_else(|| self.header.get(key));
-            match value {
-                Some(value) => {
-                    sql.push_str(&rest[..start]);
-                    sql.push_str(value);
-                }
-                None => sql.push_str(&rest[..start + 2 + end + 1]),
-            }
-            rest = &after[end + 1..];
-        }
-        sql.push_str(rest);
-        self.sql = sql;
+                .or_else(|| self.header.get(key))
+                .map_or_else(|| format!("${{{key}}}"), String::clone))
+        })?;
+        self.sql.push('\n');
+        self.sql.push_str(&filled);
         Ok(self)
     }
 
@@ -148,29 +136,37 @@ impl QueryFile {
     /// The SQL with every `${param}` replaced: by `overrides` (from the config), else by
     /// the file's `-- param.<name>: <default>` header. An unknown parameter is an error.
     pub fn render(&self, overrides: &BTreeMap<String, String>) -> Result<String> {
-        let mut out = String::with_capacity(self.sql.len());
-        let mut rest = self.sql.as_str();
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find('}').ok_or_else(|| Error::QueryFile {
-                file: self.path.clone(),
-                reason: "`${` without a closing `}`".into(),
-            })?;
-            let key = after[..end].trim();
-            let value = overrides
+        fill(&self.path, &self.sql, |key| {
+            overrides
                 .get(key)
                 .or_else(|| self.header.get(&format!("param.{key}")))
+                .cloned()
                 .ok_or_else(|| Error::QueryFile {
                     file: self.path.clone(),
                     reason: format!("parameter `{key}` has no value: add `-- param.{key}: <default>` to the header"),
-                })?;
-            out.push_str(value);
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+                })
+        })
     }
+}
+
+/// `text` with each `${key}` replaced by `value(key)` (an error stops it); a `${`
+/// without its `}` is an error of `file`.
+fn fill(file: &str, text: &str, mut value: impl FnMut(&str) -> Result<String>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| Error::QueryFile {
+            file: file.to_string(),
+            reason: "`${` without a closing `}`".into(),
+        })?;
+        let key = after[..end].trim();
+        out.push_str(&value(key)?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// `'a', 'b'` — values as SQL string literals for an `IN (…)` list; `NULL` for none,
@@ -257,6 +253,20 @@ impl QueryCatalog {
 
     pub fn params(&self) -> &BTreeMap<String, String> {
         &self.params
+    }
+
+    /// The parameters of a query evaluated at `as_of` (a warning rule): the configured
+    /// values, `${as_of}` the instant in China time to the second, `${as_of_date}` its
+    /// China date.
+    pub fn params_at(&self, as_of: chrono::DateTime<chrono::Utc>) -> BTreeMap<String, String> {
+        let local = as_of.with_timezone(&crate::clock::china_time());
+        let mut params = self.params.clone();
+        params.insert(
+            "as_of".into(),
+            local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        );
+        params.insert("as_of_date".into(), local.date_naive().to_string());
+        params
     }
 
     /// The cockpit models: metrics and statistics, in path order.

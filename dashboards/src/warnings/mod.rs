@@ -30,7 +30,7 @@ pub use rule::{Finding, Rule, Severity};
 use std::future::Future;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use ingest::Ingestor;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -211,14 +211,9 @@ impl WarningEngine {
         rule: &Rule,
         as_of: DateTime<Utc>,
     ) -> Result<Vec<Finding>> {
-        let mut params = self.warehouse.catalog().params().clone();
-        let local = as_of.with_timezone(&ingest::china_time());
-        params.insert(
-            "as_of".into(),
-            local.to_rfc3339_opts(SecondsFormat::Secs, false),
-        );
-        params.insert("as_of_date".into(), local.date_naive().to_string());
-        let sql = rule.file.render(&params)?;
+        let sql = rule
+            .file
+            .render(&self.warehouse.catalog().params_at(as_of))?;
         let rows = Warehouse::rows_in(ctx, &sql).await?;
         let mut findings = Vec::new();
         for row in &rows {
