@@ -157,6 +157,9 @@ impl App {
         // One clock for the process: the writer's, handed to everything else.
         let clock = ingest.clock().clone();
         let runner = Arc::new(dashboards::ModelRunner::new(warehouse.clone()));
+        // Readers' SQL reads the models' tables from the first query on.
+        let tables = runner.load_tables().await?;
+        tracing::info!(tables, "model tables open");
         let specs = dashboards::cockpit::spec::Specs::embedded_fitting(warehouse.catalog());
         let cockpit = Arc::new(
             dashboards::Cockpit::new(specs, runner.clone())

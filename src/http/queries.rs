@@ -1,10 +1,14 @@
 //! `GET /api/v1/queries`: the SQL files of `queries/` (views, models, statistics,
-//! warning rules) with their headers, for the SQL console to start from.
+//! warning rules) with their headers, for the SQL console to start from, and what each
+//! name reads: a model with a table answers from it (`"source": "table"`, as of
+//! `refreshed_at`), every view and model is computed live under `live.<name>`, and the
+//! `models` catalogue lists them all (see `warehouse::read_models`).
 
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 use warehouse::queries::QueryKind;
+use warehouse::read_models::{LIVE_SCHEMA, MODELS_TABLE};
 
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Permission};
@@ -28,15 +32,33 @@ pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Va
                 QueryKind::Warning => q.render(catalog.params()).unwrap_or_else(|_| q.sql.clone()),
                 _ => format!("SELECT * FROM {} LIMIT 100", q.name),
             };
-            json!({
+            let mut entry = json!({
                 "name": q.name,
                 "kind": kind,
                 "path": q.path,
                 "title": q.get("title"),
                 "description": q.get("description"),
                 "sql": sql,
-            })
+            });
+            if q.kind != QueryKind::Warning {
+                entry["live"] = json!(format!("{LIVE_SCHEMA}.{}", q.name));
+            }
+            if matches!(q.kind, QueryKind::Metric | QueryKind::Stat) {
+                let table = app.warehouse.read_models().get(&q.name);
+                entry["materialised"] = json!(q.materialise());
+                entry["source"] = json!(if table.is_some() { "table" } else { "live" });
+                entry["refreshed_at"] = json!(table.and_then(|t| t.refreshed_at));
+            }
+            entry
         })
+        .chain(std::iter::once(json!({
+            "name": MODELS_TABLE,
+            "kind": "catalogue",
+            "title": "模型目录",
+            "description": "Every cockpit model: whether its name reads its materialised table \
+                (source 'table', as of refreshed_at) or computes it live, and its live name.",
+            "sql": format!("SELECT * FROM {MODELS_TABLE}"),
+        })))
         .collect();
     Ok(Json(json!({ "queries": queries })))
 }

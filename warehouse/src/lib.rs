@@ -32,6 +32,8 @@
 //! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
 //!   commit is visible to SQL at once without re-listing the store per query.
+//! - [`read_models`]: the materialised model tables as readers' SQL sees them (cut to
+//!   the scope), the `live.` schema of live computations and the `models` catalogue.
 //! - [`queries`]: the SQL files of `queries/` (embedded at build time) and their headers.
 //! - [`session`]: [`Warehouse`], the DataFusion session with `events`, the views of
 //!   `queries/views/`, the JSON functions, and the org tree used for scoping.
@@ -68,6 +70,7 @@ pub mod members;
 pub mod orgs;
 pub mod paths;
 pub mod queries;
+pub mod read_models;
 pub mod sandbox;
 pub mod session;
 pub mod stats;

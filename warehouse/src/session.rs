@@ -29,6 +29,7 @@ use crate::live::LiveTable;
 use crate::members::{MemberDirectory, MemberHome};
 use crate::orgs::{OrgDirectory, OrgNode};
 use crate::queries::{QueryCatalog, QueryKind};
+use crate::read_models::{LIVE_SCHEMA, MODELS_TABLE, ModelsCatalogue, ReadModels};
 use crate::sandbox::QueryBounds;
 use crate::{Error, Result, StorageRoot};
 
@@ -55,6 +56,8 @@ pub struct Warehouse {
     readers: std::sync::Mutex<HashMap<ReadAccess, Arc<tokio::sync::OnceCell<SessionState>>>>,
     /// Tables only admins read (the audit trail), registered in their sessions.
     admin_tables: std::sync::Mutex<Vec<(String, Arc<dyn TableProvider>)>>,
+    /// The models' materialised tables, which readers' SQL reads by the model's name.
+    read_models: Arc<ReadModels>,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -106,6 +109,7 @@ impl Warehouse {
             personal: Arc::new(PersonalFields::default()),
             readers: Default::default(),
             admin_tables: Default::default(),
+            read_models: Default::default(),
         }
         .with_bounds(QueryBounds::default());
         warehouse.load_orgs().await?;
@@ -133,6 +137,30 @@ impl Warehouse {
         self.readers.lock().expect("readers lock poisoned").clear();
     }
 
+    /// Makes `provider` (the materialised table of model `name` at `version`, written by
+    /// a refresh that finished at `refreshed_at`) what readers' SQL reads under the
+    /// model's name (see [`crate::read_models`]). The first table of a model has
+    /// readers' sessions planned again; later versions reach planned sessions as they are.
+    pub fn publish_model(
+        &self,
+        name: &str,
+        provider: Arc<dyn TableProvider>,
+        version: Option<u64>,
+        refreshed_at: Option<DateTime<Utc>>,
+    ) {
+        if self
+            .read_models
+            .publish(name, provider, version, refreshed_at)
+        {
+            self.readers.lock().expect("readers lock poisoned").clear();
+        }
+    }
+
+    /// The published model tables.
+    pub fn read_models(&self) -> &Arc<ReadModels> {
+        &self.read_models
+    }
+
     /// Whether `scope` is the top of the org tree (it holds every org, also those
     /// created later).
     pub fn covers_all(&self, scope: &str) -> bool {
@@ -142,12 +170,10 @@ impl Warehouse {
 
     /// The session state a reader with `access` queries in: `events` narrowed to the
     /// scope and masked for the role in the scan (see [`crate::access`]), every view and
-    /// model planned over it, and the admin tables for admins. Planned once per kind of
-    /// reader and reused.
+    /// model planned over it (under `live.` too), each materialised model's table cut to
+    /// the scope under the model's name (see [`crate::read_models`]), and the admin
+    /// tables for admins. Planned once per kind of reader and reused.
     pub async fn reader_state(&self, access: &ReadAccess) -> Result<SessionState> {
-        if !access.admin && access.masking.is_clear() && self.covers_all(&access.scope) {
-            return Ok(self.base.clone());
-        }
         // Readers asking at once wait for one planning of their session.
         let cell = self
             .readers
@@ -167,6 +193,7 @@ impl Warehouse {
         ctx.register_table(events::TABLE, self.reader_events(access)?)
             .map_err(|e| Error::Execution { source: e })?;
         plan_queries(&ctx, &self.catalog, Views::Planned).await?;
+        self.add_read_models(&ctx, access).await?;
         if access.admin {
             for (name, table) in self
                 .admin_tables
@@ -179,6 +206,97 @@ impl Warehouse {
             }
         }
         Ok(ctx.state())
+    }
+
+    /// Moves every view and model of the catalog, as planned live in `ctx`, to the
+    /// `live` schema too; then answers each model with a table from that table (cut to
+    /// the reader's scope) under its own name; and adds the `models` catalogue.
+    async fn add_read_models(&self, ctx: &SessionContext, access: &ReadAccess) -> Result<()> {
+        use datafusion::catalog::MemorySchemaProvider;
+        use datafusion::common::TableReference;
+        use datafusion::datasource::provider_as_source;
+        use datafusion::logical_expr::expr::ScalarFunction;
+        use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
+        let failed = |view: &str| {
+            let view = view.to_string();
+            move |source| Error::View {
+                view: view.clone(),
+                source,
+            }
+        };
+        let catalog = ctx
+            .catalog("dangjian")
+            .expect("the session's default catalog");
+        catalog
+            .register_schema(LIVE_SCHEMA, Arc::new(MemorySchemaProvider::new()))
+            .map_err(failed(LIVE_SCHEMA))?;
+        let names = self
+            .catalog
+            .of_kind(QueryKind::View)
+            .chain(self.catalog.models())
+            .map(|q| q.name.clone());
+        for name in names {
+            let provider = ctx
+                .table_provider(name.as_str())
+                .await
+                .map_err(failed(&name))?;
+            ctx.register_table(
+                TableReference::partial(LIVE_SCHEMA, name.as_str()),
+                provider,
+            )
+            .map_err(failed(&name))?;
+        }
+        let whole_tree = self.covers_all(&access.scope);
+        let mut from_table = Vec::new();
+        for model in self.catalog.models() {
+            let Some(read) = self.read_models.get(&model.name) else {
+                continue;
+            };
+            let schema = read.table.schema();
+            let has = |c: &str| schema.column_with_name(c).is_some();
+            if !whole_tree && !has("org_id") {
+                // Cannot be cut to the scope: computed over the scope's events instead.
+                continue;
+            }
+            let failed = failed(&model.name);
+            let source: Arc<dyn TableProvider> = read.table.clone();
+            let mut plan =
+                LogicalPlanBuilder::scan(model.name.as_str(), provider_as_source(source), None)
+                    .map_err(&failed)?;
+            if !whole_tree {
+                let member = if has("member_id") {
+                    col("member_id")
+                } else {
+                    Expr::Literal(datafusion::common::ScalarValue::Utf8(None), None)
+                };
+                let in_scope = Arc::new(InScope::udf(
+                    &access.scope,
+                    self.orgs.clone(),
+                    self.members.clone(),
+                ));
+                plan = plan
+                    .filter(Expr::ScalarFunction(ScalarFunction::new_udf(
+                        in_scope,
+                        vec![col("org_id"), member],
+                    )))
+                    .map_err(&failed)?;
+            }
+            let plan = plan.build().map_err(&failed)?;
+            ctx.deregister_table(model.name.as_str()).map_err(&failed)?;
+            ctx.register_table(model.name.as_str(), Arc::new(ViewTable::new(plan, None)))
+                .map_err(&failed)?;
+            from_table.push(model.name.clone());
+        }
+        ctx.register_table(
+            MODELS_TABLE,
+            Arc::new(ModelsCatalogue::new(
+                self.catalog.clone(),
+                self.read_models.clone(),
+                from_table,
+            )),
+        )
+        .map_err(failed(MODELS_TABLE))?;
+        Ok(())
     }
 
     /// `events` as a reader sees it: a plan over the live table (which is registered

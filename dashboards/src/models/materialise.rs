@@ -156,6 +156,8 @@ impl ModelRunner {
         let finished = clock.now().max(started);
         let record = match outcome {
             Ok((rows, provider, version)) => {
+                self.warehouse
+                    .publish_model(model, provider.clone(), version, Some(finished));
                 self.tables
                     .write()
                     .expect("model cache lock poisoned")
@@ -242,6 +244,32 @@ impl ModelRunner {
         {
             return Ok(Some(t.clone()));
         }
+        let history = self.history().await?;
+        self.open_model_table(model, &history).await
+    }
+
+    /// Opens the table of every materialised model that has one, so that readers' SQL
+    /// reads them from the start (see `warehouse::read_models`); answers how many.
+    pub async fn load_tables(&self) -> Result<usize> {
+        let history = self.history().await?;
+        let mut opened = 0;
+        for model in self.materialised() {
+            if self
+                .open_model_table(&model.name, &history)
+                .await?
+                .is_some()
+            {
+                opened += 1;
+            }
+        }
+        Ok(opened)
+    }
+
+    async fn open_model_table(
+        &self,
+        model: &str,
+        history: &[RunRecord],
+    ) -> Result<Option<ModelTable>> {
         let name = format!("models/{model}");
         let table = self
             .open(&self.warehouse.root().model_table(model), &name)
@@ -256,10 +284,8 @@ impl ModelRunner {
                 model: name.clone(),
                 source,
             })?;
-        let refreshed_at = self
-            .history()
-            .await?
-            .into_iter()
+        let refreshed_at = history
+            .iter()
             .rev()
             .find(|r| r.model == model && r.status == RunStatus::Succeeded)
             .map(|r| r.finished);
@@ -268,11 +294,19 @@ impl ModelRunner {
             version: table.version(),
             refreshed_at,
         };
-        self.tables
+        let entry = self
+            .tables
             .write()
             .expect("model cache lock poisoned")
             .entry(model.to_string())
-            .or_insert_with(|| entry.clone());
+            .or_insert_with(|| entry.clone())
+            .clone();
+        self.warehouse.publish_model(
+            model,
+            entry.provider.clone(),
+            entry.version,
+            entry.refreshed_at,
+        );
         Ok(Some(entry))
     }
 
