@@ -105,6 +105,11 @@ pub struct SqlSettings {
     /// beyond it the answer is 429 with Retry-After at once, so one caller cannot take
     /// every place of `max_concurrent`.
     pub max_concurrent_per_token: usize,
+    /// Where a query spills the sorts, aggregates and sort-merge joins that outgrow its
+    /// memory pool: empty = the system's temporary directory, `off` = refuse them.
+    pub spill_dir: String,
+    /// Bytes all spilling queries may write together.
+    pub spill_max_bytes: u64,
 }
 
 /// Where the warning digests go: an SMTP server, or (no host) `.eml` files in `outbox`.
@@ -388,6 +393,8 @@ impl Default for SqlSettings {
             max_concurrent: 8,
             queue_timeout_ms: 5_000,
             max_concurrent_per_token: 2,
+            spill_dir: String::new(),
+            spill_max_bytes: 20 << 30,
         }
     }
 }
@@ -543,6 +550,12 @@ impl Config {
             max_concurrent: self.sql.max_concurrent,
             queue_wait: Duration::from_millis(self.sql.queue_timeout_ms),
             total_memory: self.sql.total_memory_bytes,
+            spill_dir: match self.sql.spill_dir.as_str() {
+                "" => Some(std::env::temp_dir()),
+                "off" => None,
+                dir => Some(PathBuf::from(dir)),
+            },
+            spill_max_bytes: self.sql.spill_max_bytes,
         }
     }
 

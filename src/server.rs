@@ -104,7 +104,7 @@ pub async fn open_warehouse(
     );
     Ok((
         warehouse
-            .with_bounds(config.query_bounds())
+            .with_bounds(config.query_bounds())?
             .with_personal_fields(personal),
         table,
     ))

@@ -9,7 +9,9 @@ async fn read_only_and_limits() {
     let scratch = Scratch::new("sql");
     let server = Server::start(
         &scratch.0,
-        "[sql]\nrow_limit = 5\ntimeout_secs = 2\nmemory_limit_bytes = 20000000\n",
+        // Spilling off: what outgrows the pool is refused (spilling has its unit test,
+        // `queries_spill_what_outgrows_their_pool`).
+        "[sql]\nrow_limit = 5\ntimeout_secs = 2\nmemory_limit_bytes = 20000000\nspill_dir = \"off\"\n",
     );
     server
         .post_json("t-admin", &Value::Array(every_event_type()))

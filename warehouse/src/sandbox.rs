@@ -52,6 +52,12 @@ pub struct QueryBounds {
     pub max_concurrent: usize,
     pub queue_wait: Duration,
     pub total_memory: usize,
+    /// Where a query's sorts, aggregates and sort-merge joins write what outgrows its
+    /// memory pool (a temporary directory made inside it, removed when the process ends);
+    /// `None` refuses such a query instead (`query_memory_exceeded`).
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Bytes all spilling queries may write together; past it a query is refused.
+    pub spill_max_bytes: u64,
 }
 
 impl Default for QueryBounds {
@@ -62,6 +68,8 @@ impl Default for QueryBounds {
             max_concurrent: 4,
             queue_wait: Duration::from_secs(5),
             total_memory: 4 << 30,
+            spill_dir: Some(std::env::temp_dir()),
+            spill_max_bytes: 20 << 30,
         }
     }
 }
@@ -311,5 +319,58 @@ mod tests {
             check_read_only("SELECT 1; SELECT 2"),
             Err(Error::StatementCount { count: 2 })
         ));
+    }
+
+    /// A query whose aggregate and sort outgrow its memory pool: refused without a spill
+    /// directory, answered (the same rows) with one, where it wrote its spill files.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn queries_spill_what_outgrows_their_pool() {
+        let sql = "SELECT v, count(*) AS n FROM \
+                   (SELECT value % 1000000 AS v FROM generate_series(1, 4000000)) \
+                   GROUP BY v ORDER BY v DESC";
+        let limits = QueryLimits {
+            memory_limit: 24 << 20,
+            row_limit: 1_000_000,
+            result_bytes: 256 << 20,
+            ..QueryLimits::default()
+        };
+        let open = |spill_dir: Option<std::path::PathBuf>| async move {
+            let root = crate::StorageRoot::parse("memory:///").expect("memory root");
+            let catalog = crate::queries::QueryCatalog::embedded().expect("embedded queries");
+            let (warehouse, _events) = Warehouse::open(root, catalog).await.expect("opens");
+            let bounds = QueryBounds {
+                spill_dir,
+                ..QueryBounds::default()
+            };
+            Arc::new(warehouse.with_bounds(bounds).expect("bounds"))
+        };
+        let access = ReadAccess::admin(crate::access::WHOLE_TREE);
+
+        let refused = open(None).await.query(&access, sql, &limits).await;
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("memory")),
+            "{refused:?}"
+        );
+
+        let dir = std::env::temp_dir().join(format!("dangjian-spill-test-{}", std::process::id()));
+        let warehouse = open(Some(dir.clone())).await;
+        let answer = warehouse
+            .query(&access, sql, &limits)
+            .await
+            .expect("spilled, not refused");
+        assert_eq!(answer.rows, 1_000_000);
+        assert!(!answer.truncated);
+        let first = &answer.batches.iter().find(|b| b.num_rows() > 0).unwrap();
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int64Type;
+        assert_eq!(
+            first.column(0).as_primitive::<Int64Type>().value(0),
+            999_999
+        );
+        assert_eq!(first.column(1).as_primitive::<Int64Type>().value(0), 4);
+        // Its temporary directory was made inside the configured one.
+        let made = std::fs::read_dir(&dir).expect("spill dir").count();
+        assert!(made >= 1, "nothing under {}", dir.display());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

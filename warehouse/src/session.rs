@@ -111,7 +111,7 @@ impl Warehouse {
             admin_tables: Default::default(),
             read_models: Default::default(),
         }
-        .with_bounds(QueryBounds::default());
+        .with_bounds(QueryBounds::default())?;
         warehouse.load_orgs().await?;
         Ok((warehouse, table))
     }
@@ -357,12 +357,34 @@ impl Warehouse {
         Ok(Arc::new(ViewTable::new(plan, None)))
     }
 
-    /// Sets what bounded work may take: per query and for the whole process.
-    pub fn with_bounds(mut self, bounds: QueryBounds) -> Self {
+    /// Sets what bounded work may take: per query and for the whole process, and where
+    /// queries spill what outgrows their memory pool (an error if that directory cannot
+    /// be made).
+    pub fn with_bounds(mut self, bounds: QueryBounds) -> Result<Self> {
+        let disk = match &bounds.spill_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| Error::InvalidStorageUrl {
+                    url: dir.display().to_string(),
+                    reason: format!("sql.spill_dir: cannot create the directory: {e}"),
+                })?;
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()]))
+                    .with_max_temp_directory_size(bounds.spill_max_bytes)
+            }
+            None => DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+        };
+        let runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(disk)
+            .build_arc()
+            .map_err(|e| Error::Execution { source: e })?;
+        self.base = SessionStateBuilder::new_from_existing(self.base.clone())
+            .with_runtime_env(runtime)
+            .build();
+        self.readers.lock().expect("readers lock poisoned").clear();
         self.budget = MemoryBudget::new(bounds.total_memory);
         self.admission = Arc::new(tokio::sync::Semaphore::new(bounds.max_concurrent.max(1)));
         self.bounds = bounds;
-        self
+        Ok(self)
     }
 
     pub fn bounds(&self) -> &QueryBounds {
@@ -488,7 +510,16 @@ impl Warehouse {
     /// `limit` bytes; past it, operators fail with `ResourcesExhausted` instead of
     /// spilling or growing.
     pub fn bounded_context_over(&self, state: &SessionState, limit: usize) -> SessionContext {
-        Self::context_over(state, Arc::new(QueryPool::new(limit, self.budget.clone())))
+        let ctx = Self::context_over(state, Arc::new(QueryPool::new(limit, self.budget.clone())));
+        // A sort keeps this much aside to merge what it spilled (10 MiB by default): a
+        // share of the pool, so that a small pool still spills instead of failing.
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .execution
+            .sort_spill_reservation_bytes = (limit / 32).min(10 << 20);
+        ctx
     }
 
     fn context_with_pool(&self, pool: Arc<dyn MemoryPool>) -> SessionContext {
