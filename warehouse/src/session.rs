@@ -18,6 +18,7 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{MemoryPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
 
@@ -190,10 +191,22 @@ impl Warehouse {
     async fn plan_reader(&self, access: &ReadAccess) -> Result<SessionState> {
         let state = new_state(self.base.runtime_env().clone())?;
         let ctx = SessionContext::new_with_state(state);
-        ctx.register_table(events::TABLE, self.reader_events(access)?)
-            .map_err(|e| Error::Execution { source: e })?;
+        // One filter for `events` and every model table: the scope's set of orgs and
+        // members is then worked out once per change of the directories, not per table.
+        let in_scope = (!self.covers_all(&access.scope)).then(|| {
+            Arc::new(InScope::udf(
+                &access.scope,
+                self.orgs.clone(),
+                self.members.clone(),
+            ))
+        });
+        ctx.register_table(
+            events::TABLE,
+            self.reader_events(access, in_scope.as_ref())?,
+        )
+        .map_err(|e| Error::Execution { source: e })?;
         plan_queries(&ctx, &self.catalog, Views::Planned).await?;
-        self.add_read_models(&ctx, access).await?;
+        self.add_read_models(&ctx, in_scope.as_ref()).await?;
         if access.admin {
             for (name, table) in self
                 .admin_tables
@@ -211,7 +224,11 @@ impl Warehouse {
     /// Moves every view and model of the catalog, as planned live in `ctx`, to the
     /// `live` schema too; then answers each model with a table from that table (cut to
     /// the reader's scope) under its own name; and adds the `models` catalogue.
-    async fn add_read_models(&self, ctx: &SessionContext, access: &ReadAccess) -> Result<()> {
+    async fn add_read_models(
+        &self,
+        ctx: &SessionContext,
+        in_scope: Option<&Arc<ScalarUDF>>,
+    ) -> Result<()> {
         use datafusion::catalog::MemorySchemaProvider;
         use datafusion::common::TableReference;
         use datafusion::datasource::provider_as_source;
@@ -246,7 +263,6 @@ impl Warehouse {
             )
             .map_err(failed(&name))?;
         }
-        let whole_tree = self.covers_all(&access.scope);
         let mut from_table = Vec::new();
         for model in self.catalog.models() {
             let Some(read) = self.read_models.get(&model.name) else {
@@ -254,7 +270,7 @@ impl Warehouse {
             };
             let schema = read.table.schema();
             let has = |c: &str| schema.column_with_name(c).is_some();
-            if !whole_tree && !has("org_id") {
+            if in_scope.is_some() && !has("org_id") {
                 // Cannot be cut to the scope: computed over the scope's events instead.
                 continue;
             }
@@ -263,20 +279,15 @@ impl Warehouse {
             let mut plan =
                 LogicalPlanBuilder::scan(model.name.as_str(), provider_as_source(source), None)
                     .map_err(&failed)?;
-            if !whole_tree {
+            if let Some(in_scope) = in_scope {
                 let member = if has("member_id") {
                     col("member_id")
                 } else {
                     Expr::Literal(datafusion::common::ScalarValue::Utf8(None), None)
                 };
-                let in_scope = Arc::new(InScope::udf(
-                    &access.scope,
-                    self.orgs.clone(),
-                    self.members.clone(),
-                ));
                 plan = plan
                     .filter(Expr::ScalarFunction(ScalarFunction::new_udf(
-                        in_scope,
+                        in_scope.clone(),
                         vec![col("org_id"), member],
                     )))
                     .map_err(&failed)?;
@@ -301,7 +312,11 @@ impl Warehouse {
 
     /// `events` as a reader sees it: a plan over the live table (which is registered
     /// nowhere in their session) that keeps the scope's events and masks payloads.
-    fn reader_events(&self, access: &ReadAccess) -> Result<Arc<dyn TableProvider>> {
+    fn reader_events(
+        &self,
+        access: &ReadAccess,
+        in_scope: Option<&Arc<ScalarUDF>>,
+    ) -> Result<Arc<dyn TableProvider>> {
         use datafusion::datasource::provider_as_source;
         use datafusion::logical_expr::expr::ScalarFunction;
         use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
@@ -313,15 +328,10 @@ impl Warehouse {
         let schema = live.schema();
         let mut plan = LogicalPlanBuilder::scan(events::TABLE, provider_as_source(live), None)
             .map_err(failed)?;
-        if !self.covers_all(&access.scope) {
-            let in_scope = Arc::new(InScope::udf(
-                &access.scope,
-                self.orgs.clone(),
-                self.members.clone(),
-            ));
+        if let Some(in_scope) = in_scope {
             plan = plan
                 .filter(Expr::ScalarFunction(ScalarFunction::new_udf(
-                    in_scope,
+                    in_scope.clone(),
                     vec![col(events::ORG_ID), col(events::MEMBER_ID)],
                 )))
                 .map_err(failed)?;
