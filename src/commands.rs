@@ -105,6 +105,38 @@ pub async fn refresh_command(
     Ok(())
 }
 
+/// Adds what this version of dangjian stores beside the events of a table written by an
+/// earlier one (today: the typed payload columns), in one commit, with progress. The
+/// server does the same at start; this does it ahead of time, on its own.
+pub async fn migrate_command(file: Option<&Path>, sets: &[Setting]) -> CommandResult {
+    let config = load_config(file, sets, Vec::new())?;
+    let root = warehouse::StorageRoot::parse(&config.storage.url)?;
+    let table = warehouse::events::open_or_create(&root).await?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} 迁移 events: {msg} [{elapsed}]")
+            .expect("the template is valid"),
+    );
+    bar.set_message("typed payload columns (the table is read and rewritten once)");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let outcome = warehouse::migrate::typed_columns(table).await;
+    bar.finish_and_clear();
+    match outcome? {
+        (_, Some(done)) => println!(
+            "migrate: typed payload columns added to events and filled for {} events ({} file(s) rewritten in one commit, now version {}) in {:.1} s",
+            done.events,
+            done.files_replaced,
+            done.version,
+            done.elapsed.as_secs_f64()
+        ),
+        (table, None) => println!(
+            "migrate: nothing to do; events (version {}) already has the typed payload columns",
+            table.version().unwrap_or(0)
+        ),
+    }
+    Ok(())
+}
+
 #[derive(Debug, Args)]
 pub struct VacuumArgs {
     /// Delete only files removed more than this many hours ago (default:

@@ -37,6 +37,9 @@ enum Command {
     /// Delete the files that compactions and model refreshes replaced (the server does
     /// it on `scheduler.vacuum`); run it while no server writes to the same storage.
     Vacuum(commands::VacuumArgs),
+    /// Bring a table written by an earlier version up to this one (the server also does
+    /// it at start); run it while no server writes to the same storage.
+    Migrate,
     /// Early warnings (党建测控预警): run the rules, list the warnings.
     #[command(subcommand)]
     Warnings(commands::WarningsCommand),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
             Command::Vacuum(args) => {
                 commands::vacuum_command(cli.config.as_deref(), &cli.set, args).await
             }
+            Command::Migrate => commands::migrate_command(cli.config.as_deref(), &cli.set).await,
             Command::Warnings(cmd) => {
                 commands::warnings_command(cli.config.as_deref(), &cli.set, cmd).await
             }

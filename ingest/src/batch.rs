@@ -25,6 +25,7 @@ pub fn to_record_batch<'a>(
     let mut version = Int32Builder::with_capacity(n);
     let mut hash = Int64Builder::with_capacity(n);
     let mut month = text();
+    let mut typed = events::TypedColumns::with_capacity(n);
     let recorded_micros = recorded_at.timestamp_micros();
     // A commit's rows mostly share their month: its text is built once per run of rows.
     let mut month_text = (None, String::new());
@@ -41,6 +42,7 @@ pub fn to_record_batch<'a>(
         member.append_option(e.member_id.as_deref());
         actor.append_option(e.actor_id.as_deref());
         payload.append_value(&e.payload_json);
+        typed.append(&e.payload_json);
         version.append_value(e.schema_version);
         hash.append_value(e.content_hash);
         let key = Some(e.month_key());
@@ -49,7 +51,7 @@ pub fn to_record_batch<'a>(
         }
         month.append_value(&month_text.1);
     }
-    let columns: Vec<ArrayRef> = vec![
+    let mut columns: Vec<ArrayRef> = vec![
         Arc::new(id.finish()),
         Arc::new(kind.finish()),
         Arc::new(occurred.finish()),
@@ -62,5 +64,6 @@ pub fn to_record_batch<'a>(
         Arc::new(hash.finish()),
         Arc::new(month.finish()),
     ];
+    columns.extend(typed.finish());
     RecordBatch::try_new(events::arrow_schema(), columns).expect("columns match the events schema")
 }

@@ -3,7 +3,9 @@
 -- description: Every event that has not been retracted by an `event.retracted`, with its
 --   local (China Standard Time) date. Every other view reads this, never `events`, so a
 --   correction disappears from every figure at once. Retractions are final: retracting
---   a retraction does not bring the event back.
+--   a retraction does not bring the event back. The typed payload columns of `events`
+--   (meeting_id, kind, status, period, amount_fen, resource_id, minutes, quiz_id, score,
+--   max_score, stage, year, rating) come along: views read them, not the JSON text.
 CREATE VIEW live_events AS
 SELECT
     e.event_id,
@@ -15,13 +17,26 @@ SELECT
     e.actor_id,
     e.payload,
     e.schema_version,
+    e.meeting_id,
+    e.kind,
+    e.status,
+    e.period,
+    e.amount_fen,
+    e.resource_id,
+    e.minutes,
+    e.quiz_id,
+    e.score,
+    e.max_score,
+    e.stage,
+    e.year,
+    e.rating,
     CAST(e.month AS VARCHAR) AS month,
     china_date(e.occurred_at) AS occurred_on
 FROM events e
 WHERE e.event_type <> 'event.retracted'
   AND e.event_id NOT IN (
-    SELECT json_get_str(r.payload, 'event_id')
+    SELECT r.retracts
     FROM events r
     WHERE r.event_type = 'event.retracted'
-      AND json_get_str(r.payload, 'event_id') IS NOT NULL
+      AND r.retracts IS NOT NULL
   )

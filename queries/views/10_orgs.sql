@@ -7,7 +7,7 @@ CREATE VIEW orgs AS
 WITH created AS (
     SELECT org_id,
            json_get_str(payload, 'name') AS name,
-           json_get_str(payload, 'kind') AS kind,
+           kind,
            json_get_str(payload, 'parent_id') AS parent_id,
            occurred_at AS created_at,
            ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY occurred_at, recorded_at, event_id) AS rn

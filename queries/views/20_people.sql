@@ -37,7 +37,7 @@ steps AS (
                WHEN 'member.development_target_designated' THEN 'development_target'
                WHEN 'member.admitted_probationary' THEN 'probationary'
                WHEN 'member.converted_full' THEN 'full_member'
-               WHEN 'member.transferred_in' THEN json_get_str(payload, 'stage')
+               WHEN 'member.transferred_in' THEN stage
            END AS stage,
            CASE event_type
                WHEN 'member.applied' THEN 1

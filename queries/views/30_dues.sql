@@ -7,8 +7,8 @@ CREATE VIEW dues AS
 SELECT event_id,
        org_id,
        member_id,
-       json_get_str(payload, 'period') AS period,
-       json_get_int(payload, 'amount_fen') AS amount_fen,
+       period,
+       amount_fen,
        occurred_at,
        occurred_on
 FROM live_events

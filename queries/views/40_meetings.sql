@@ -4,9 +4,9 @@
 --   and quarter it fell in (China Standard Time) — the periods the 支部工作条例 counts in.
 CREATE VIEW meetings AS
 SELECT event_id,
-       json_get_str(payload, 'meeting_id') AS meeting_id,
+       meeting_id,
        org_id,
-       json_get_str(payload, 'kind') AS kind,
+       kind,
        json_get_str(payload, 'title') AS title,
        json_get_float(payload, 'duration_minutes') AS duration_minutes,
        occurred_at,

@@ -4,13 +4,13 @@
 --   excused or absent, with the meeting's kind, org and time when the meeting is known.
 CREATE VIEW attendance AS
 SELECT a.event_id,
-       json_get_str(a.payload, 'meeting_id') AS meeting_id,
+       a.meeting_id,
        a.member_id,
        COALESCE(m.org_id, a.org_id) AS org_id,
-       json_get_str(a.payload, 'status') AS status,
+       a.status,
        m.kind AS meeting_kind,
        COALESCE(m.occurred_at, a.occurred_at) AS occurred_at,
        COALESCE(m.month, a.month) AS month
 FROM live_events a
-LEFT JOIN meetings m ON m.meeting_id = json_get_str(a.payload, 'meeting_id')
+LEFT JOIN meetings m ON m.meeting_id = a.meeting_id
 WHERE a.event_type = 'meeting.attended'

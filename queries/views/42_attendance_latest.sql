@@ -19,14 +19,14 @@ SELECT r.event_id,
        COALESCE(m.month, r.month) AS month
 FROM (
     SELECT member_id,
-           json_get_str(payload, 'meeting_id') AS meeting_id,
+           meeting_id,
            last_value(event_id ORDER BY occurred_at, recorded_at, event_id) AS event_id,
-           last_value(json_get_str(payload, 'status') ORDER BY occurred_at, recorded_at, event_id) AS status,
+           last_value(status ORDER BY occurred_at, recorded_at, event_id) AS status,
            first_value(org_id ORDER BY occurred_at, recorded_at, event_id) AS org_id,
            min(occurred_at) AS occurred_at,
            first_value(month ORDER BY occurred_at, recorded_at, event_id) AS month
     FROM live_events
     WHERE event_type = 'meeting.attended'
-    GROUP BY member_id, json_get_str(payload, 'meeting_id')
+    GROUP BY member_id, meeting_id
 ) r
 LEFT JOIN meetings m ON m.meeting_id = r.meeting_id

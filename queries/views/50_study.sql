@@ -3,8 +3,8 @@
 -- description: One row per completed study of a resource (`study.completed`), in minutes.
 CREATE VIEW study AS
 SELECT event_id, org_id, member_id,
-       json_get_str(payload, 'resource_id') AS resource_id,
-       json_get_float(payload, 'minutes') AS minutes,
+       resource_id,
+       minutes,
        occurred_at, occurred_on, month
 FROM live_events
 WHERE event_type = 'study.completed'

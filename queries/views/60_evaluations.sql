@@ -7,11 +7,11 @@ CREATE VIEW evaluations AS
 SELECT event_id, org_id, member_id, year, rating, occurred_at
 FROM (
     SELECT event_id, org_id, member_id,
-           json_get_int(payload, 'year') AS year,
-           json_get_str(payload, 'rating') AS rating,
+           year,
+           rating,
            occurred_at,
            ROW_NUMBER() OVER (
-               PARTITION BY member_id, json_get_int(payload, 'year')
+               PARTITION BY member_id, year
                ORDER BY occurred_at DESC, recorded_at DESC, event_id DESC) AS rn
     FROM live_events
     WHERE event_type = 'evaluation.submitted'

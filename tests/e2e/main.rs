@@ -11,6 +11,7 @@
 //! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
 //! - `warnings`: the warning lifecycle, digest mail over real SMTP, ack over HTTP;
 //! - `snapshots`: insta snapshots of the dashboard JSON of the fixed-seed demo;
+//! - `migrate`: a table written by an earlier version gains the typed payload columns;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
 // Test modules share helpers with `pub`.
@@ -21,6 +22,7 @@ mod dashboards;
 #[path = "../support/fixed_demo.rs"]
 mod fixed_demo;
 mod ingest;
+mod migrate;
 mod scoped;
 mod security;
 mod slt;

@@ -5,9 +5,17 @@
 //! content → duplicate) from a conflict (same id, other content → 409) and rebuild its
 //! id index at start-up by reading two narrow columns. `month` is the partition column:
 //! `YYYY-MM` of `occurred_at` in China Standard Time, the calendar every rule uses.
+//!
+//! The payload is JSON text, complete and authoritative. The fields that views and
+//! models read over and over ([`TYPED`]: `meeting_id`, `status`, `period`, `amount_fen`,
+//! `minutes`, `score`, `stage`, …) are stored a second time as typed nullable columns
+//! beside it, so SQL reads a Parquet column instead of parsing every payload again.
+//! Ingest fills them from the payload ([`TypedColumns`]); a table written before they
+//! existed gains them by [`crate::migrate`].
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{ArrayRef, Float64Builder, Int64Builder, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::kernel::DataType as DeltaType;
 use deltalake::{DeltaTable, DeltaTableBuilder};
@@ -29,8 +37,9 @@ pub const SCHEMA_VERSION: &str = "schema_version";
 pub const CONTENT_HASH: &str = "content_hash";
 pub const MONTH: &str = "month";
 
-/// Columns in table order (the partition column last, as Delta readers present it).
-const COLUMNS: [(&str, Kind, bool); 11] = [
+/// The envelope columns in table order (the partition column last of them); the
+/// [`TYPED`] columns follow.
+pub(crate) const COLUMNS: [(&str, Kind, bool); 11] = [
     (EVENT_ID, Kind::Text, false),
     (EVENT_TYPE, Kind::Text, false),
     (OCCURRED_AT, Kind::Timestamp, false),
@@ -44,29 +53,159 @@ const COLUMNS: [(&str, Kind, bool); 11] = [
     (MONTH, Kind::Text, false),
 ];
 
-#[derive(Clone, Copy)]
-enum Kind {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
     Text,
     Timestamp,
     Int,
     Long,
+    Double,
 }
 
-/// The Arrow schema of a batch written to `events`.
+impl Kind {
+    fn arrow(self) -> DataType {
+        match self {
+            Kind::Text => DataType::Utf8,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Kind::Int => DataType::Int32,
+            Kind::Long => DataType::Int64,
+            Kind::Double => DataType::Float64,
+        }
+    }
+
+    fn delta(self) -> DeltaType {
+        match self {
+            Kind::Text => DeltaType::STRING,
+            Kind::Timestamp => DeltaType::TIMESTAMP,
+            Kind::Int => DeltaType::INTEGER,
+            Kind::Long => DeltaType::LONG,
+            Kind::Double => DeltaType::DOUBLE,
+        }
+    }
+
+    /// The JSON function that reads a payload field as this kind: the typed column
+    /// holds exactly what it answers (a string only from a JSON string, an integer only
+    /// from an integral number, a float from any number; NULL otherwise).
+    pub fn json_getter(self) -> &'static str {
+        match self {
+            Kind::Text => "json_get_str",
+            Kind::Long => "json_get_int",
+            Kind::Double => "json_get_float",
+            Kind::Int | Kind::Timestamp => unreachable!("no typed payload field is {self:?}"),
+        }
+    }
+}
+
+/// A payload field stored again as a typed column of `events`.
+#[derive(Clone, Copy, Debug)]
+pub struct TypedField {
+    /// The column's name.
+    pub column: &'static str,
+    /// The payload's key it is read from.
+    pub key: &'static str,
+    pub kind: Kind,
+}
+
+const fn typed(column: &'static str, key: &'static str, kind: Kind) -> TypedField {
+    TypedField { column, key, kind }
+}
+
+/// The hot payload fields, by the views that read them: meetings and attendance,
+/// dues, study, quizzes, stages, evaluations, and the retraction's target (`retracts`,
+/// the payload's `event_id`, which every view's `live_events` excludes). A field any
+/// event type carries under the same key lands in the same column (`kind` is a
+/// meeting's kind on `meeting.held` and an org's kind on `org.created`).
+pub const TYPED: [TypedField; 14] = [
+    typed("meeting_id", "meeting_id", Kind::Text),
+    typed("kind", "kind", Kind::Text),
+    typed("status", "status", Kind::Text),
+    typed("period", "period", Kind::Text),
+    typed("amount_fen", "amount_fen", Kind::Long),
+    typed("resource_id", "resource_id", Kind::Text),
+    typed("minutes", "minutes", Kind::Double),
+    typed("quiz_id", "quiz_id", Kind::Text),
+    typed("score", "score", Kind::Double),
+    typed("max_score", "max_score", Kind::Double),
+    typed("stage", "stage", Kind::Text),
+    typed("year", "year", Kind::Long),
+    typed("rating", "rating", Kind::Text),
+    typed("retracts", "event_id", Kind::Text),
+];
+
+/// The Arrow schema of a batch written to `events`: the envelope, then [`TYPED`].
 pub fn arrow_schema() -> SchemaRef {
-    let fields: Vec<Field> = COLUMNS
+    let envelope = COLUMNS
         .iter()
-        .map(|(name, kind, nullable)| {
-            let data_type = match kind {
-                Kind::Text => DataType::Utf8,
-                Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                Kind::Int => DataType::Int32,
-                Kind::Long => DataType::Int64,
-            };
-            Field::new(*name, data_type, *nullable)
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
+        .map(|(name, kind, nullable)| Field::new(*name, kind.arrow(), *nullable));
+    let typed = TYPED
+        .iter()
+        .map(|f| Field::new(f.column, f.kind.arrow(), true));
+    Arc::new(Schema::new(envelope.chain(typed).collect::<Vec<_>>()))
+}
+
+/// The [`TYPED`] columns of a batch, built row by row from each payload's JSON text.
+pub struct TypedColumns {
+    columns: Vec<TypedBuilder>,
+}
+
+enum TypedBuilder {
+    Text(StringBuilder),
+    Long(Int64Builder),
+    Double(Float64Builder),
+}
+
+impl TypedColumns {
+    pub fn with_capacity(rows: usize) -> Self {
+        let columns = TYPED
+            .iter()
+            .map(|f| match f.kind {
+                Kind::Text => TypedBuilder::Text(StringBuilder::with_capacity(rows, rows * 8)),
+                Kind::Long => TypedBuilder::Long(Int64Builder::with_capacity(rows)),
+                Kind::Double => TypedBuilder::Double(Float64Builder::with_capacity(rows)),
+                Kind::Int | Kind::Timestamp => {
+                    unreachable!("no typed payload field is {:?}", f.kind)
+                }
+            })
+            .collect();
+        Self { columns }
+    }
+
+    /// Appends the row of `payload` (JSON object text; anything else gives NULLs).
+    pub fn append(&mut self, payload: &str) {
+        let object: Option<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(payload).ok();
+        for (field, column) in TYPED.iter().zip(&mut self.columns) {
+            let value = object.as_ref().and_then(|o| o.get(field.key));
+            match column {
+                TypedBuilder::Text(b) => b.append_option(value.and_then(|v| v.as_str())),
+                TypedBuilder::Long(b) => b.append_option(value.and_then(|v| v.as_i64())),
+                TypedBuilder::Double(b) => b.append_option(value.and_then(|v| v.as_f64())),
+            }
+        }
+    }
+
+    pub fn finish(self) -> Vec<ArrayRef> {
+        self.columns
+            .into_iter()
+            .map(|c| -> ArrayRef {
+                match c {
+                    TypedBuilder::Text(mut b) => Arc::new(b.finish()),
+                    TypedBuilder::Long(mut b) => Arc::new(b.finish()),
+                    TypedBuilder::Double(mut b) => Arc::new(b.finish()),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether `table`'s schema has every [`TYPED`] column (tables written before they
+/// existed do not, until [`crate::migrate::typed_columns`] has run).
+pub fn has_typed_columns(table: &DeltaTable) -> Result<bool> {
+    let snapshot = table.snapshot().map_err(|e| Error::delta(TABLE, e))?;
+    let schema = snapshot.schema();
+    Ok(TYPED
+        .iter()
+        .all(|f| schema.fields().any(|field| field.name() == f.column)))
 }
 
 /// Opens the `events` table under `root`, creating it on first use.
@@ -118,13 +257,10 @@ pub async fn open_or_create(root: &StorageRoot) -> Result<DeltaTable> {
         .with_comment("dangjian: every Party-affairs action as an immutable event")
         .with_partition_columns([MONTH]);
     for (name, kind, nullable) in COLUMNS {
-        let data_type = match kind {
-            Kind::Text => DeltaType::STRING,
-            Kind::Timestamp => DeltaType::TIMESTAMP,
-            Kind::Int => DeltaType::INTEGER,
-            Kind::Long => DeltaType::LONG,
-        };
-        create = create.with_column(name, data_type, nullable, None);
+        create = create.with_column(name, kind.delta(), nullable, None);
+    }
+    for field in TYPED {
+        create = create.with_column(field.column, field.kind.delta(), true, None);
     }
     match create.await {
         Ok(created) => Ok(created),

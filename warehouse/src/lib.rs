@@ -28,6 +28,8 @@
 //!   return (so a commit does not get slower as the Delta log grows).
 //! - [`members`]: where each registered person belongs now (home org, transferred out,
 //!   left), for the write rules.
+//! - [`migrate`]: one-time changes to tables written by earlier versions (the typed
+//!   payload columns of `events`, added and backfilled in one commit).
 //! - [`maintenance`]: vacuum, deleting the files compactions and model refreshes replaced.
 //! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
@@ -67,6 +69,7 @@ pub mod live;
 pub mod local;
 pub mod maintenance;
 pub mod members;
+pub mod migrate;
 pub mod orgs;
 pub mod paths;
 pub mod queries;

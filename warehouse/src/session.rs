@@ -75,6 +75,9 @@ impl Warehouse {
     /// every new version through [`Warehouse::publish`].
     pub async fn open(root: StorageRoot, catalog: QueryCatalog) -> Result<(Self, DeltaTable)> {
         let table = events::open_or_create(&root).await?;
+        // The views read the typed payload columns: a table from before them gets
+        // them first (once).
+        let (table, _) = crate::migrate::typed_columns(table).await?;
         let provider = table.table_provider().await.map_err(|e| Error::View {
             view: events::TABLE.into(),
             source: e,
@@ -778,7 +781,7 @@ impl Warehouse {
 
 /// A fresh session state (its own catalog) with the functions analysts get: the JSON
 /// functions and the statistics aggregates.
-fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
+pub(crate) fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
     let mut state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(session_config())
