@@ -10,12 +10,11 @@
 //! models read over and over ([`TYPED`]: `meeting_id`, `status`, `period`, `amount_fen`,
 //! `minutes`, `score`, `stage`, …) are stored a second time as typed nullable columns
 //! beside it, so SQL reads a Parquet column instead of parsing every payload again.
-//! Ingest fills them from the payload ([`TypedColumns`]); a table written before they
+//! Ingest fills them from the payload (its `batch` module); a table written before they
 //! existed gains them by [`crate::migrate`].
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Float64Builder, Int64Builder, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::kernel::DataType as DeltaType;
 use deltalake::{DeltaTable, DeltaTableBuilder};
@@ -141,61 +140,6 @@ pub fn arrow_schema() -> SchemaRef {
         .iter()
         .map(|f| Field::new(f.column, f.kind.arrow(), true));
     Arc::new(Schema::new(envelope.chain(typed).collect::<Vec<_>>()))
-}
-
-/// The [`TYPED`] columns of a batch, built row by row from each payload's JSON text.
-pub struct TypedColumns {
-    columns: Vec<TypedBuilder>,
-}
-
-enum TypedBuilder {
-    Text(StringBuilder),
-    Long(Int64Builder),
-    Double(Float64Builder),
-}
-
-impl TypedColumns {
-    pub fn with_capacity(rows: usize) -> Self {
-        let columns = TYPED
-            .iter()
-            .map(|f| match f.kind {
-                Kind::Text => TypedBuilder::Text(StringBuilder::with_capacity(rows, rows * 8)),
-                Kind::Long => TypedBuilder::Long(Int64Builder::with_capacity(rows)),
-                Kind::Double => TypedBuilder::Double(Float64Builder::with_capacity(rows)),
-                Kind::Int | Kind::Timestamp => {
-                    unreachable!("no typed payload field is {:?}", f.kind)
-                }
-            })
-            .collect();
-        Self { columns }
-    }
-
-    /// Appends the row of `payload` (JSON object text; anything else gives NULLs).
-    pub fn append(&mut self, payload: &str) {
-        let object: Option<serde_json::Map<String, serde_json::Value>> =
-            serde_json::from_str(payload).ok();
-        for (field, column) in TYPED.iter().zip(&mut self.columns) {
-            let value = object.as_ref().and_then(|o| o.get(field.key));
-            match column {
-                TypedBuilder::Text(b) => b.append_option(value.and_then(|v| v.as_str())),
-                TypedBuilder::Long(b) => b.append_option(value.and_then(|v| v.as_i64())),
-                TypedBuilder::Double(b) => b.append_option(value.and_then(|v| v.as_f64())),
-            }
-        }
-    }
-
-    pub fn finish(self) -> Vec<ArrayRef> {
-        self.columns
-            .into_iter()
-            .map(|c| -> ArrayRef {
-                match c {
-                    TypedBuilder::Text(mut b) => Arc::new(b.finish()),
-                    TypedBuilder::Long(mut b) => Arc::new(b.finish()),
-                    TypedBuilder::Double(mut b) => Arc::new(b.finish()),
-                }
-            })
-            .collect()
-    }
 }
 
 /// Whether `table`'s schema has every [`TYPED`] column (tables written before they
