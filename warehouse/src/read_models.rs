@@ -215,3 +215,87 @@ impl TableProvider for ModelsCatalogue {
             .await
     }
 }
+
+/// A model as the server's own sessions read it from **other** models (a model refresh,
+/// a batch of refreshes): its table once it has one, else its live computation. So
+/// `member_score_distribution`, refreshed after `member_score`, reads the few thousand
+/// rows just written instead of computing every member's year again. The model's own
+/// computation stays under `live.<name>`, which is what a refresh of it reads.
+///
+/// The table is chosen at each scan, so a session planned before a refresh reads the
+/// refreshed table. Columns are matched by name and cast to the computation's types
+/// (Delta may hand back a string column as a view type); a table that lacks a column
+/// (written by an older query file) is passed over for the computation.
+#[derive(Debug)]
+pub struct ModelSource {
+    name: String,
+    live: Arc<dyn TableProvider>,
+    models: Arc<ReadModels>,
+}
+
+impl ModelSource {
+    pub fn new(name: &str, live: Arc<dyn TableProvider>, models: Arc<ReadModels>) -> Self {
+        Self {
+            name: name.to_string(),
+            live,
+            models,
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for ModelSource {
+    fn schema(&self) -> SchemaRef {
+        self.live.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        use datafusion::physical_expr::PhysicalExpr;
+        use datafusion::physical_expr::expressions::{Column, cast};
+        use datafusion::physical_plan::projection::ProjectionExec;
+
+        let schema = self.schema();
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let table = self.models.get(&self.name).and_then(|read| {
+            let stored = read.table.schema();
+            let indices = wanted
+                .iter()
+                .map(|&i| stored.index_of(schema.field(i).name()).ok())
+                .collect::<Option<Vec<usize>>>()?;
+            Some((read.table, indices))
+        });
+        let Some((table, indices)) = table else {
+            return self.live.scan(state, projection, filters, limit).await;
+        };
+        let input = table.scan(state, Some(&indices), &[], limit).await?;
+        let input_schema = input.schema();
+        let exprs = wanted
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let field = schema.field(i);
+                let column: Arc<dyn PhysicalExpr> =
+                    Arc::new(Column::new(input_schema.field(k).name(), k));
+                let expr = if input_schema.field(k).data_type() == field.data_type() {
+                    column
+                } else {
+                    cast(column, &input_schema, field.data_type().clone())?
+                };
+                Ok((expr, field.name().clone()))
+            })
+            .collect::<DfResult<Vec<_>>>()?;
+        Ok(Arc::new(ProjectionExec::try_new(exprs, input)?))
+    }
+}

@@ -30,7 +30,7 @@ use crate::live::LiveTable;
 use crate::members::{MemberDirectory, MemberHome};
 use crate::orgs::{OrgDirectory, OrgNode};
 use crate::queries::{QueryCatalog, QueryKind};
-use crate::read_models::{LIVE_SCHEMA, MODELS_TABLE, ModelsCatalogue, ReadModels};
+use crate::read_models::{LIVE_SCHEMA, MODELS_TABLE, ModelSource, ModelsCatalogue, ReadModels};
 use crate::sandbox::QueryBounds;
 use crate::{Error, Result, StorageRoot};
 
@@ -97,7 +97,8 @@ impl Warehouse {
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, live.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(&ctx, &catalog, Views::Planned).await?;
+        let read_models = Arc::new(ReadModels::default());
+        plan_queries(&ctx, &catalog, Views::Planned, Some(&read_models)).await?;
         let warehouse = Self {
             store: table.log_store().root_object_store(None),
             root,
@@ -113,7 +114,7 @@ impl Warehouse {
             personal: Arc::new(PersonalFields::default()),
             readers: Default::default(),
             admin_tables: Default::default(),
-            read_models: Default::default(),
+            read_models,
         }
         .with_bounds(QueryBounds::default())?;
         warehouse.load_orgs().await?;
@@ -208,7 +209,7 @@ impl Warehouse {
             self.reader_events(access, in_scope.as_ref())?,
         )
         .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(&ctx, &self.catalog, Views::Planned).await?;
+        plan_queries(&ctx, &self.catalog, Views::Planned, None).await?;
         self.add_read_models(&ctx, in_scope.as_ref()).await?;
         if access.admin {
             for (name, table) in self
@@ -592,7 +593,13 @@ impl Warehouse {
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, self.events.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(&ctx, &self.catalog, Views::Computed).await?;
+        plan_queries(
+            &ctx,
+            &self.catalog,
+            Views::Computed,
+            Some(&self.read_models),
+        )
+        .await?;
         Ok(ctx)
     }
 
@@ -633,7 +640,7 @@ impl Warehouse {
             view: format!("events WHERE {filter}"),
             source,
         })?;
-        plan_queries(&ctx, &self.catalog, views).await?;
+        plan_queries(&ctx, &self.catalog, views, None).await?;
         Ok(ctx)
     }
 
@@ -822,7 +829,18 @@ enum Views {
 /// Plans the views of `queries/views/`, then every cockpit model as a live view named
 /// after it (so analysts can query `dues_monthly` directly; the scheduler materialises
 /// the ones marked so), over whatever `events` means in `ctx`.
-async fn plan_queries(ctx: &SessionContext, catalog: &QueryCatalog, views: Views) -> Result<()> {
+///
+/// With `model_tables` (the server's own sessions of "now": the base session and a batch
+/// of refreshes), each model's computation is `live.<name>` and its own name a
+/// [`ModelSource`]: a model that reads another (`member_score_distribution` reads
+/// `member_score`) reads that one's table once it has been refreshed. Readers' sessions
+/// and sessions of another instant (`as_of`, the rules) pass `None`: every name computes.
+async fn plan_queries(
+    ctx: &SessionContext,
+    catalog: &QueryCatalog,
+    views: Views,
+    model_tables: Option<&Arc<ReadModels>>,
+) -> Result<()> {
     for view in catalog.of_kind(QueryKind::View) {
         let failed = |source| Error::View {
             view: view.path.clone(),
@@ -841,16 +859,42 @@ async fn plan_queries(ctx: &SessionContext, catalog: &QueryCatalog, views: Views
                 .map_err(failed)?;
         }
     }
+    if model_tables.is_some() {
+        ctx.catalog("dangjian")
+            .expect("the session's default catalog")
+            .register_schema(
+                LIVE_SCHEMA,
+                Arc::new(datafusion::catalog::MemorySchemaProvider::new()),
+            )
+            .map_err(|source| Error::Execution { source })?;
+    }
     for model in catalog.models() {
-        let sql = format!(
-            "CREATE VIEW {} AS {}",
-            model.name,
-            model.render(catalog.params())?
-        );
-        ctx.sql(&sql).await.map_err(|source| Error::View {
+        let failed = |source| Error::View {
             view: model.path.clone(),
             source,
-        })?;
+        };
+        let Some(tables) = model_tables else {
+            let sql = format!(
+                "CREATE VIEW {} AS {}",
+                model.name,
+                model.render(catalog.params())?
+            );
+            ctx.sql(&sql).await.map_err(failed)?;
+            continue;
+        };
+        let computation =
+            datafusion::common::TableReference::partial(LIVE_SCHEMA, model.name.as_str());
+        let sql = format!(
+            "CREATE VIEW {computation} AS {}",
+            model.render(catalog.params())?
+        );
+        ctx.sql(&sql).await.map_err(failed)?;
+        let live = ctx.table_provider(computation).await.map_err(failed)?;
+        ctx.register_table(
+            model.name.as_str(),
+            Arc::new(ModelSource::new(&model.name, live, tables.clone())),
+        )
+        .map_err(failed)?;
     }
     Ok(())
 }
