@@ -40,7 +40,7 @@ pub mod schedule;
 pub mod warnings;
 
 pub use clock::{Clock, ManualClock, SharedClock, ShiftedClock, SystemClock};
-pub use cockpit::{Cockpit, Encoded, Period, ResponseCache};
+pub use cockpit::{AsOf, Cockpit, Encoded, Period, ResponseCache};
 pub use error::{Error, Result};
 pub use models::{ModelRunner, ModelTable, RunRecord, RunStatus, Scheduler};
 pub use schedule::{Schedule, on_schedule};

@@ -1,4 +1,4 @@
-//! `GET /api/v1/dashboards` and `GET /api/v1/dashboards/{id}?org=&from=&to=&as_of=`.
+//! `GET /api/v1/dashboards` and `GET /api/v1/dashboards/{id}?org=&from=&to=&as_of=&live=`.
 //!
 //! The org defaults to the caller's scope and must lie inside it (403 otherwise: a
 //! college leader never sees another college's figures); `from` / `to` are months
@@ -34,6 +34,9 @@ pub struct DashboardParams {
     from: Option<String>,
     to: Option<String>,
     as_of: Option<String>,
+    /// With `as_of`: compute every panel from the events recorded by then, instead of
+    /// reading the model tables of that instant.
+    live: Option<String>,
 }
 
 pub async fn show(
@@ -67,7 +70,28 @@ pub async fn show(
                 })
         })
         .transpose()?;
-    // A live answer is bounded work, counted among the caller's queries.
+    let live = match params.live.as_deref() {
+        None | Some("false") => false,
+        Some("true") if as_of.is_some() => true,
+        Some("true") => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "live: only with as_of (without it the cockpit answers as of now)".to_string(),
+            )
+            .with_field("live"));
+        }
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                format!("live: `{other}` is neither true nor false"),
+            )
+            .with_field("live"));
+        }
+    };
+    let as_of = as_of.map(|at| dashboards::AsOf { at, live });
+    // A past answer is bounded work, counted among the caller's queries.
     let _slot = as_of.map(|_| app.slot(&caller)).transpose()?;
     let answer = app.cockpit.render_json(&id, &org, period, as_of).await?;
     let json = (header::CONTENT_TYPE, "application/json");

@@ -54,7 +54,8 @@ async fn dashboards_answer_within_scope() {
     }
 
     // Every panel of every dashboard answers without error from the materialised
-    // tables; for the college, live (as_of after everything) gives the same rows.
+    // tables; for the college, as_of after everything reads the same tables (history)
+    // and, computed live from the events (`live=true`), gives the same rows.
     // (Live is the slow path — every model planned and run over the events — so one
     // dashboard stands for the rest.)
     for (id, org) in [
@@ -74,8 +75,17 @@ async fn dashboards_answer_within_scope() {
         if id != "college" {
             continue;
         }
-        let (status, live) = server
+        let (status, past) = server
             .get("t-admin", &format!("{path}&as_of=2100-01-01T00:00:00Z"))
+            .await;
+        assert_eq!(status, 200, "{id}: {past}");
+        assert_eq!(past["source"], "history", "{past}");
+        assert_eq!(past["panels"], stored["panels"]);
+        let (status, live) = server
+            .get(
+                "t-admin",
+                &format!("{path}&as_of=2100-01-01T00:00:00Z&live=true"),
+            )
             .await;
         assert_eq!(status, 200, "{id}: {live}");
         assert_eq!(live["source"], "live");
@@ -187,6 +197,12 @@ async fn dashboards_answer_within_scope() {
             400,
         ),
         ("/api/v1/dashboards/college?as_of=yesterday", "as_of", 400),
+        (
+            "/api/v1/dashboards/college?as_of=2026-01-01T00:00:00Z&live=maybe",
+            "live",
+            400,
+        ),
+        ("/api/v1/dashboards/college?live=true", "live", 400),
     ] {
         let (status, body) = server.get("t-admin", query).await;
         assert_eq!(status, expected, "{query}: {body}");
@@ -206,11 +222,75 @@ async fn dashboards_answer_within_scope() {
         )
         .await;
     assert_eq!(status, 200, "{before}");
+    assert_eq!(before["source"], "live", "no model table existed then");
     assert!(
         panel(&before, "dues_trend")["rows"]
             .as_array()
             .unwrap()
             .is_empty()
+    );
+}
+
+/// `as_of` an instant between two refreshes reads each model table at the version of
+/// the first (Delta time travel), which answers what the events recorded by then answer
+/// computed live; now, the second refresh's tables answer otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn as_of_reads_the_model_tables_of_that_instant() {
+    let scratch = Scratch::new("dashboards-history");
+    let config = write_config(&scratch.0, "");
+    let server = Server::start_with(&scratch.0, config.clone());
+    let (status, body) = server
+        .post_events("t-admin", fixture(), "application/x-ndjson")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.terminate(), Some(0));
+    output_on(&scratch.0, &config, &["refresh"]);
+    let server = Server::start_with(&scratch.0, config.clone());
+    let refreshed = server
+        .rows("SELECT max(refreshed_at) AS t FROM models")
+        .await;
+    let first = chrono::DateTime::parse_from_rfc3339(refreshed[0]["t"].as_str().unwrap())
+        .unwrap_or_else(|e| panic!("{refreshed:?}: {e}"))
+        .with_timezone(&chrono::Utc);
+    let between = first + chrono::TimeDelta::seconds(1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // A new applicant after that instant, then a second refresh.
+    let newcomer = serde_json::json!([
+        {"event_type": "member.registered", "occurred_at": "2025-06-01T09:00:00+08:00",
+         "org_id": "B1", "member_id": "M-NEW",
+         "payload": {"name": "新同学", "student_no": "S0999", "gender": "female", "grade": 2024,
+                     "major": "专业", "class_name": "班级"}},
+        {"event_type": "member.applied", "occurred_at": "2025-06-02T09:00:00+08:00",
+         "org_id": "B1", "member_id": "M-NEW", "payload": {}}
+    ]);
+    let (status, body) = server.post_json("t-admin", &newcomer).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.terminate(), Some(0));
+    output_on(&scratch.0, &config, &["refresh"]);
+    let server = Server::start_with(&scratch.0, config);
+
+    let path = format!("/api/v1/dashboards/university?org=U&{PERIOD}");
+    let at = between.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (status, past) = server.get("t-admin", &format!("{path}&as_of={at}")).await;
+    assert_eq!(status, 200, "{past}");
+    assert_eq!(past["source"], "history", "{past}");
+    let (status, live) = server
+        .get("t-admin", &format!("{path}&as_of={at}&live=true"))
+        .await;
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(live["source"], "live");
+    for p in past["panels"].as_array().unwrap() {
+        assert!(p["error"].is_null(), "{}: {}", p["id"], p["error"]);
+        let l = panel(&live, p["id"].as_str().unwrap());
+        assert_eq!(p["rows"], l["rows"], "{}: history ≠ live", p["id"]);
+    }
+    let (status, now) = server.get("t-admin", &path).await;
+    assert_eq!(status, 200, "{now}");
+    assert_eq!(now["source"], "materialised");
+    assert_ne!(
+        panel(&now, "funnel")["rows"],
+        panel(&past, "funnel")["rows"],
+        "the second refresh counts the new applicant"
     );
 }
 

@@ -14,4 +14,4 @@ pub mod spec;
 pub mod web;
 
 pub use cache::{Encoded, ResponseCache};
-pub use render::{Cockpit, Period};
+pub use render::{AsOf, Cockpit, Period};

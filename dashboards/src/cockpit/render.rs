@@ -2,9 +2,12 @@
 //!
 //! Without `as_of`, a panel reads its model's materialised table (`models/<name>/`, the
 //! version the scheduler wrote last, held in memory by the [`ModelRunner`]); a model not
-//! marked `materialise: true`, or not refreshed yet, is computed live. With `as_of`,
-//! every panel is computed live over the events recorded up to that instant, so the
-//! answer is what the cockpit would have shown then.
+//! marked `materialise: true`, or not refreshed yet, is computed live. With `as_of`, the
+//! answer is what the cockpit showed at that instant: each panel reads its model's table
+//! at the version that was current then (Delta time travel to the version of the last
+//! refresh that had finished, from the run history), and a model that had no table then
+//! (or whose old files were vacuumed) is computed live over the events recorded up to
+//! that instant. [`AsOf::live`] computes every panel live.
 //!
 //! [`Cockpit::render_json`] answers the encoded JSON, and keeps the materialised answers
 //! in a [`ResponseCache`] keyed by dashboard, org and period and checked against the
@@ -27,6 +30,15 @@ use crate::cockpit::cache::{CacheKey, Encoded, Inputs, ResponseCache};
 use crate::cockpit::spec::{Chart, DashboardSpec, PanelSpec, Rows, Specs};
 use crate::models::materialise::{ModelRunner, ModelTable};
 use crate::{Error, Result};
+
+/// A past instant a dashboard is asked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsOf {
+    pub at: DateTime<Utc>,
+    /// Compute every panel over the events recorded by `at`, even where a model table of
+    /// that instant exists.
+    pub live: bool,
+}
 
 /// Rows a panel answers at most (a panel is a chart, not an export).
 const PANEL_ROW_CAP: usize = 5_000;
@@ -199,7 +211,7 @@ impl Cockpit {
         id: &str,
         org: &str,
         period: Period,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<AsOf>,
     ) -> Result<Value> {
         Ok(self
             .render_spec(self.spec(id)?, org, period, as_of)
@@ -216,7 +228,7 @@ impl Cockpit {
         id: &str,
         org: &str,
         period: Period,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<AsOf>,
     ) -> Result<Arc<Encoded>> {
         let spec = self.spec(id)?;
         if as_of.is_some() {
@@ -285,7 +297,7 @@ impl Cockpit {
         spec: &DashboardSpec,
         org: &str,
         period: Period,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<AsOf>,
     ) -> Result<(Value, Option<Inputs>)> {
         if as_of.is_none() {
             return self.compute(spec, org, period, None).await;
@@ -305,7 +317,7 @@ impl Cockpit {
         spec: &DashboardSpec,
         org: &str,
         period: Period,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<AsOf>,
     ) -> Result<(Value, Option<Inputs>)> {
         let id = spec.id.as_str();
         let warehouse = self.runner.warehouse();
@@ -315,16 +327,51 @@ impl Cockpit {
         let orgs_generation = orgs.generation();
         let mut versions = Vec::with_capacity(spec.panels.len());
         let mut any_failed = false;
-        let live = match as_of {
-            Some(t) => Some(self.as_of_session(t).await?),
-            None => None,
+        // As of a past instant: the run history says which model versions were current,
+        // the session of the events recorded by then is built only if a panel needs it.
+        let history = match as_of {
+            Some(AsOf { live: false, .. }) => self.runner.history().await?,
+            _ => Vec::new(),
         };
+        let past = SessionContext::new();
+        let mut live: Option<SessionContext> = None;
         let mut freshness: Option<DateTime<Utc>> = None;
-        let mut all_materialised = live.is_none();
+        let mut all_materialised = true;
         let mut panels = Vec::with_capacity(spec.panels.len());
         for panel in &spec.panels {
-            let source = match &live {
-                Some(ctx) => Source::Live(ctx.clone()),
+            let source = match as_of {
+                Some(AsOf {
+                    at,
+                    live: force_live,
+                }) => {
+                    let table = if force_live {
+                        None
+                    } else {
+                        self.runner.table_at(&panel.model, at, &history).await?
+                    };
+                    match table {
+                        Some(table) => {
+                            if !past.table_exist(panel.model.as_str()).unwrap_or(false) {
+                                past.register_table(panel.model.as_str(), table.provider.clone())
+                                    .map_err(|source| Error::Query {
+                                        model: panel.model.clone(),
+                                        source,
+                                    })?;
+                            }
+                            if let Some(t) = table.refreshed_at {
+                                freshness = Some(freshness.map_or(t, |f| f.min(t)));
+                            }
+                            Source::Past
+                        }
+                        None => {
+                            all_materialised = false;
+                            if live.is_none() {
+                                live = Some(self.as_of_session(at).await?);
+                            }
+                            Source::Live(live.clone().expect("built above"))
+                        }
+                    }
+                }
                 None => match self.runner.model_table(&panel.model).await {
                     Ok(Some(table)) => {
                         self.publish(&panel.model, &table)?;
@@ -343,6 +390,7 @@ impl Cockpit {
             let ctx = match &source {
                 Source::Live(ctx) => ctx,
                 Source::Materialised => &self.materialised,
+                Source::Past => &past,
             };
             panels.push(match self.panel(ctx, panel, org, period).await {
                 Ok(value) => value,
@@ -371,8 +419,8 @@ impl Cockpit {
             .filter_map(|id| orgs.get(id).map(|n| org_json(id, &n)))
             .collect();
         let freshness = match (as_of, all_materialised) {
-            (Some(t), _) => Some(t),
-            (None, true) => freshness,
+            (Some(a), false) => Some(a.at),
+            (_, true) => freshness,
             (None, false) => Some(self.clock.now()),
         };
         let inputs = (as_of.is_none() && all_materialised && !any_failed).then_some(Inputs {
@@ -391,8 +439,12 @@ impl Cockpit {
                 "children": children,
             },
             "period": {"from": month(period.from), "to": month(period.to)},
-            "as_of": as_of,
-            "source": if as_of.is_none() && all_materialised { "materialised" } else { "live" },
+            "as_of": as_of.map(|a| a.at),
+            "source": match (as_of, all_materialised) {
+                (None, true) => "materialised",
+                (Some(_), true) => "history",
+                (_, false) => "live",
+            },
             "freshness": freshness,
             "panels": panels,
         });
@@ -602,6 +654,8 @@ fn encode(value: &Value) -> Arc<Encoded> {
 
 enum Source {
     Materialised,
+    /// A model table as of a past instant (registered in that answer's own session).
+    Past,
     Live(SessionContext),
 }
 

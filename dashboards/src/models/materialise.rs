@@ -49,6 +49,11 @@ pub struct RunRecord {
     pub rows: u64,
     pub status: RunStatus,
     pub error: Option<String>,
+    /// The model table's version the run wrote (a succeeded run): what the cockpit read
+    /// of the model from `finished` until the next succeeded run (see
+    /// [`ModelRunner::table_at`]). `None` for failed runs and runs recorded before the
+    /// history kept versions.
+    pub version: Option<u64>,
 }
 
 pub struct ModelRunner {
@@ -58,7 +63,13 @@ pub struct ModelRunner {
     /// The newest materialised version of each model, as a table provider, so the
     /// dashboards read it without re-listing the store per request.
     tables: std::sync::RwLock<HashMap<String, ModelTable>>,
+    /// Past versions opened for `as_of` answers, by model and version (a few dozen at
+    /// most: emptied when it outgrows [`PAST_VERSIONS_KEPT`]).
+    past: std::sync::Mutex<HashMap<(String, u64), ModelTable>>,
 }
+
+/// How many past model versions [`ModelRunner::table_at`] keeps open.
+const PAST_VERSIONS_KEPT: usize = 64;
 
 /// A materialised model as readers see it now.
 #[derive(Clone)]
@@ -82,6 +93,7 @@ impl ModelRunner {
             warehouse,
             history: Mutex::new(()),
             tables: Default::default(),
+            past: Default::default(),
         }
     }
 
@@ -176,6 +188,7 @@ impl ModelRunner {
                     rows,
                     status: RunStatus::Succeeded,
                     error: None,
+                    version,
                 }
             }
             Err(e) => {
@@ -187,6 +200,7 @@ impl ModelRunner {
                     rows: 0,
                     status: RunStatus::Failed,
                     error: Some(e.to_string()),
+                    version: None,
                 }
             }
         };
@@ -234,6 +248,78 @@ impl ModelRunner {
             })?;
         let provider = table.table_provider().await.map_err(query_error)?;
         Ok((rows, provider, table.version()))
+    }
+
+    /// The table of `model` as the cockpit read it at `as_of`: the version written by the
+    /// last succeeded run (of `history`, the run history) that had finished by then, read
+    /// by Delta time travel. `None` — compute it live instead — when no run had, or the
+    /// run's version is not recorded, or its files are gone (vacuumed after
+    /// `scheduler.vacuum_retention_hours`).
+    pub async fn table_at(
+        &self,
+        model: &str,
+        as_of: DateTime<Utc>,
+        history: &[RunRecord],
+    ) -> Result<Option<ModelTable>> {
+        let Some((version, refreshed_at)) = history
+            .iter()
+            .filter(|r| r.model == model && r.status == RunStatus::Succeeded && r.finished <= as_of)
+            .max_by_key(|r| r.finished)
+            .and_then(|r| Some((r.version?, r.finished)))
+        else {
+            return Ok(None);
+        };
+        let key = (model.to_string(), version);
+        if let Some(table) = self
+            .past
+            .lock()
+            .expect("past versions lock poisoned")
+            .get(&key)
+        {
+            return Ok(Some(table.clone()));
+        }
+        let name = format!("models/{model}");
+        let mut table = self
+            .open(&self.warehouse.root().model_table(model), &name)
+            .await?;
+        if let Err(e) = table.load_version(version).await {
+            tracing::info!(model, version, error = %e, "past model version not readable; computing live");
+            return Ok(None);
+        }
+        use warehouse::datafusion::object_store::ObjectStoreExt as _;
+        let store = table.object_store();
+        let files: Vec<_> = match table.snapshot() {
+            Ok(snapshot) => snapshot
+                .log_data()
+                .iter()
+                .map(|f| f.object_store_path())
+                .collect(),
+            Err(_) => return Ok(None),
+        };
+        for file in files {
+            if store.head(&file).await.is_err() {
+                tracing::info!(model, version, %file, "past model version vacuumed; computing live");
+                return Ok(None);
+            }
+        }
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|source| Error::Query {
+                model: model.to_string(),
+                source,
+            })?;
+        let found = ModelTable {
+            provider,
+            version: Some(version),
+            refreshed_at: Some(refreshed_at),
+        };
+        let mut past = self.past.lock().expect("past versions lock poisoned");
+        if past.len() >= PAST_VERSIONS_KEPT {
+            past.clear();
+        }
+        past.insert(key, found.clone());
+        Ok(Some(found))
     }
 
     /// The materialised table of `model`, or `None` if it was never refreshed. The
@@ -335,12 +421,15 @@ impl ModelRunner {
                 Arc::new(Int64Array::from(vec![run.rows as i64])),
                 Arc::new(StringArray::from(vec![run.status.as_str()])),
                 Arc::new(StringArray::from(vec![run.error.as_deref()])),
+                Arc::new(Int64Array::from(vec![run.version.map(|v| v as i64)])),
             ],
         )
         .expect("history columns match their schema");
         table
             .write(vec![batch])
             .with_save_mode(SaveMode::Append)
+            // A history written before `version` existed gains the column.
+            .with_schema_mode(SchemaMode::Merge)
             .await
             .map_err(|source| Error::Table {
                 table: "runs/history".into(),
@@ -380,6 +469,10 @@ impl ModelRunner {
             let rows = b
                 .column(3)
                 .as_primitive::<warehouse::arrow::datatypes::Int64Type>();
+            let versions = b.column_by_name("version").map(|c| {
+                c.as_primitive::<warehouse::arrow::datatypes::Int64Type>()
+                    .clone()
+            });
             for r in 0..b.num_rows() {
                 out.push(RunRecord {
                     model: model.value(r).to_string(),
@@ -393,6 +486,10 @@ impl ModelRunner {
                         RunStatus::Failed
                     },
                     error: (!error.is_null(r)).then(|| error.value(r).to_string()),
+                    version: versions
+                        .as_ref()
+                        .filter(|v| !v.is_null(r))
+                        .map(|v| v.value(r).max(0) as u64),
                 });
             }
         }
@@ -530,6 +627,7 @@ fn history_schema() -> SchemaRef {
         Field::new("rows", DataType::Int64, false),
         Field::new("status", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),
+        Field::new("version", DataType::Int64, true),
     ]))
 }
 
