@@ -3,7 +3,8 @@
 //! The org defaults to the caller's scope and must lie inside it (403 otherwise: a
 //! college leader never sees another college's figures); `from` / `to` are months
 //! (`YYYY-MM`, default the last twelve); `as_of` (RFC 3339) answers what the cockpit
-//! would have shown at that instant.
+//! showed at that instant (the model tables of then), and with `live=true` computes it
+//! from the events recorded by then.
 //!
 //! The access checks run on every request; only then may a materialised answer come
 //! from the cockpit's response cache (`dashboards::cockpit::cache`). A client that accepts gzip
