@@ -87,14 +87,25 @@ fn filled_sql() -> String {
     format!("SELECT {} FROM events", counts.join(", "))
 }
 
-/// Each row as text, keeping only `keys` (the columns the old answer had), sorted.
+/// Each row as text, keeping only `keys` (the columns the old answer had), fractions to
+/// ten significant digits (a parallel sum or deviation differs in the last digits from
+/// run to run), sorted.
 fn canonical(rows: &[Value], keys: &[String]) -> Vec<String> {
+    let rounded = |v: Value| match v.as_f64() {
+        Some(x) if v.is_f64() => Value::String(format!("{x:.9e}")),
+        _ => v,
+    };
     let mut out: Vec<String> = rows
         .iter()
         .map(|row| {
             let kept: serde_json::Map<String, Value> = keys
                 .iter()
-                .map(|k| (k.clone(), row.get(k).cloned().unwrap_or(Value::Null)))
+                .map(|k| {
+                    (
+                        k.clone(),
+                        rounded(row.get(k).cloned().unwrap_or(Value::Null)),
+                    )
+                })
                 .collect();
             Value::Object(kept).to_string()
         })

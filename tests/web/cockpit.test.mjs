@@ -520,7 +520,8 @@ test('screenshots of every page at 1920×1080 and 1366×768', async () => {
 
 // Last, because it renames an org of the demo (and names it back at the end): a secretary
 // who names their branch with a script payload runs nothing in anyone's browser. The
-// cockpit is rendered live (`as_of`), so every chart carries the new name, and every chart
+// cockpit is rendered live (`as_of` with `live=true`: the model tables of that instant
+// were written before the rename), so every chart carries the new name, and every chart
 // is hovered so its tooltip (HTML built from org and series names) is drawn.
 test('an org named with a script payload runs nothing on any page', async () => {
   const admin = token('admin');
@@ -546,9 +547,9 @@ test('an org named with a script payload runs nothing on any page', async () => 
   try {
     const asOf = encodeURIComponent(new Date(Date.parse(me.now) + 3600_000).toISOString());
     const pages = [
-      [token('leader', 'U'), `#/cockpit?org=${college}&as_of=${asOf}`, 'cockpit'],
-      [token('leader', 'U'), `#/cockpit?org=${college}&board=statistics&as_of=${asOf}`, 'cockpit'],
-      [token('leader', 'U'), `#/cockpit?org=${branch}&as_of=${asOf}`, 'cockpit'],
+      [token('leader', 'U'), `#/cockpit?org=${college}&as_of=${asOf}&live=true`, 'cockpit'],
+      [token('leader', 'U'), `#/cockpit?org=${college}&board=statistics&as_of=${asOf}&live=true`, 'cockpit'],
+      [token('leader', 'U'), `#/cockpit?org=${branch}&as_of=${asOf}&live=true`, 'cockpit'],
       [token('secretary'), '#/warnings?status=all', 'warnings'],
       [token('analyst'), '#/sql', 'sql'],
     ];

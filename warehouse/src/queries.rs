@@ -11,7 +11,7 @@
 //! failing that, its `-- <key>:` header). What is left (`${as_of}`, the parameters) is
 //! rendered as in any other file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -287,11 +287,122 @@ impl QueryCatalog {
     pub fn get(&self, name: &str) -> Option<&QueryFile> {
         self.files.iter().find(|f| f.name == name)
     }
+
+    /// The views (of `queries/views/`) that the query `name` reads — named in its SQL, in
+    /// the SQL of a view it reads, or in that of another model it reads, and so on — each
+    /// with how many times it is named across all of those (a view named twice is planned
+    /// twice, over every event, unless computed once). A name counts where it stands as a
+    /// whole word (`people`, not `people_count`); a word that only looks like a view's
+    /// name costs a computation, never an answer.
+    pub fn read_by(&self, name: &str) -> BTreeMap<String, usize> {
+        let mut views = BTreeMap::new();
+        let mut seen = BTreeSet::from([name.to_string()]);
+        let mut pending: Vec<&QueryFile> = self.get(name).into_iter().collect();
+        while let Some(file) = pending.pop() {
+            for other in &self.files {
+                let readable = matches!(
+                    other.kind,
+                    QueryKind::View | QueryKind::Metric | QueryKind::Stat
+                );
+                let code = without_comments(&file.sql);
+                let times =
+                    if readable && other.name != file.name && !defines_cte(&code, &other.name) {
+                        names_word(&code, &other.name)
+                    } else {
+                        0
+                    };
+                if times == 0 {
+                    continue;
+                }
+                if other.kind == QueryKind::View {
+                    *views.entry(other.name.clone()).or_insert(0) += times;
+                }
+                if seen.insert(other.name.clone()) {
+                    pending.push(other);
+                }
+            }
+        }
+        views
+    }
+}
+
+/// `sql` without its `--` comments (which name models and views in prose).
+fn without_comments(sql: &str) -> String {
+    sql.lines()
+        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether `sql` defines a common table expression `name` (`name AS (`), which shadows
+/// a view of that name within it.
+fn defines_cte(sql: &str, name: &str) -> bool {
+    let flat: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    names_word(&flat.replace(&format!("{name} AS ("), "\u{0}"), name) < names_word(&flat, name)
+}
+
+/// How many times `word` stands in `sql` as a whole identifier.
+fn names_word(sql: &str, word: &str) -> usize {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    sql.match_indices(word)
+        .filter(|(at, _)| {
+            let before = sql[..*at].chars().next_back();
+            let after = sql[at + word.len()..].chars().next();
+            !before.is_some_and(ident) && !after.is_some_and(ident)
+        })
+        .count()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_reads_its_views_and_theirs() {
+        let catalog = QueryCatalog::embedded().unwrap();
+        let read = catalog.read_by("member_score");
+        for view in [
+            "people",
+            "dues",
+            "attendance_latest",
+            "meetings",
+            "study",
+            "quizzes",
+            "evaluations",
+            "interactions",
+            "live_events",
+        ] {
+            assert!(
+                read.contains_key(view),
+                "member_score reads {view}: {read:?}"
+            );
+        }
+        assert!(!read.contains_key("warnings"), "{read:?}");
+        // Through another model: the distribution reads member_score's views, and orgs
+        // (three times itself: the recursive ancestry twice, the answer once; and in the
+        // views it reads). Prose in comments names nothing.
+        let distribution = catalog.read_by("member_score_distribution");
+        assert!(
+            read.keys().all(|v| distribution.contains_key(v)),
+            "{distribution:?}"
+        );
+        assert!(distribution["orgs"] >= 3, "{distribution:?}");
+        assert!(!distribution.contains_key("warnings"), "{distribution:?}");
+        assert_eq!(without_comments("FROM dues -- as people"), "FROM dues ");
+        assert!(defines_cte(
+            "WITH member_months AS (SELECT 1) SELECT * FROM member_months",
+            "member_months"
+        ));
+        assert!(!defines_cte("SELECT * FROM member_months", "member_months"));
+        assert!(
+            !catalog
+                .read_by("dues_monthly")
+                .contains_key("member_months")
+        );
+        assert_eq!(names_word("FROM people p JOIN people q", "people"), 2);
+        assert_eq!(names_word("FROM people_count", "people"), 0);
+        assert_eq!(names_word("FROM my_people", "people"), 0);
+    }
 
     #[test]
     fn header_is_parsed_until_the_sql() {

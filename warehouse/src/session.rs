@@ -4,7 +4,7 @@
 //! functions, the statistics UDFs and every view of `queries/views/`. Each query gets a
 //! cheap copy of it with its own memory pool, sharing the catalog and object stores.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -603,6 +603,34 @@ impl Warehouse {
         Ok(ctx)
     }
 
+    /// A session for refreshing `model` alone: as [`Self::batch_context`], but only the
+    /// views the model reads more than once (directly, through other views, or through
+    /// another model's computation) are computed, each once — the org ancestry of
+    /// `member_score_distribution` no longer plans `orgs` over every event three times —
+    /// and the rest stay planned, where filters and projections reach into them. The
+    /// scheduler refreshes most models alone, at their own times.
+    pub async fn batch_context_for(&self, model: &str) -> Result<SessionContext> {
+        let read = self
+            .catalog
+            .read_by(model)
+            .into_iter()
+            .filter(|(_, times)| *times > 1)
+            .map(|(view, _)| view)
+            .collect();
+        let state = new_state(self.base.runtime_env().clone())?;
+        let ctx = SessionContext::new_with_state(state);
+        ctx.register_table(events::TABLE, self.events.clone())
+            .map_err(|e| Error::Execution { source: e })?;
+        plan_queries(
+            &ctx,
+            &self.catalog,
+            Views::ComputedOnly(read),
+            Some(&self.read_models),
+        )
+        .await?;
+        Ok(ctx)
+    }
+
     /// A session for the warning rules evaluated at `as_of`: as [`Self::batch_context`]
     /// (each view computed once), over the events that had occurred by `as_of` — and every
     /// retraction, whenever made, as on any other day. A rule then asks about the
@@ -817,13 +845,26 @@ pub(crate) fn new_state(runtime: Arc<RuntimeEnv>) -> Result<SessionState> {
 }
 
 /// How [`plan_queries`] registers the views of `queries/views/`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Views {
     /// As views: every query that reads one plans it anew over `events`.
     Planned,
     /// Computed once into memory right after being planned (all but `live_events`, which
     /// is every live event), so the views and models after them read the results.
     Computed,
+    /// Only these computed, the others planned (the views one model reads).
+    ComputedOnly(BTreeSet<String>),
+}
+
+impl Views {
+    fn computes(&self, view: &str) -> bool {
+        view != "live_events"
+            && match self {
+                Views::Planned => false,
+                Views::Computed => true,
+                Views::ComputedOnly(names) => names.contains(view),
+            }
+    }
 }
 
 /// Plans the views of `queries/views/`, then every cockpit model as a live view named
@@ -849,7 +890,7 @@ async fn plan_queries(
         ctx.sql(&view.render(catalog.params())?)
             .await
             .map_err(failed)?;
-        if views == Views::Computed && view.name != "live_events" {
+        if views.computes(&view.name) {
             let df = ctx.table(view.name.as_str()).await.map_err(failed)?;
             let schema = df.schema().inner().clone();
             let batches = df.collect().await.map_err(failed)?;

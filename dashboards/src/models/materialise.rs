@@ -113,8 +113,20 @@ impl ModelRunner {
 
     /// Refreshes `model` and records the run; failures end up in the record.
     pub async fn refresh(&self, model: &str, clock: &dyn Clock) -> RunRecord {
-        self.refresh_in(&self.warehouse.context(), model, clock)
-            .await
+        let ctx = self.context_for(model).await;
+        self.refresh_in(&ctx, model, clock).await
+    }
+
+    /// The session to refresh `model` alone in: the views it reads computed once each
+    /// ([`Warehouse::batch_context_for`]); the planned session if that cannot be built.
+    async fn context_for(&self, model: &str) -> SessionContext {
+        match self.warehouse.batch_context_for(model).await {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                tracing::warn!(model, error = %e, "could not compute the views the model reads; planning them instead");
+                self.warehouse.context()
+            }
+        }
     }
 
     /// Refreshes `models` (every materialised model when empty) together: the views are
@@ -142,8 +154,8 @@ impl ModelRunner {
             models.to_vec()
         };
         let ctx = match models.as_slice() {
-            // One model plans its views itself: computing every view first would cost more.
-            [_] => self.warehouse.context(),
+            // One model computes only the views it reads.
+            [model] => self.context_for(model).await,
             _ => self.warehouse.batch_context().await?,
         };
         let mut runs = Vec::with_capacity(models.len());

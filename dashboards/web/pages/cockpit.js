@@ -1,4 +1,4 @@
-// #/cockpit?org=C01&from=2026-01&to=2026-11[&refresh=60][&board=statistics][&as_of=…]
+// #/cockpit?org=C01&from=2026-01&to=2026-11[&refresh=60][&board=statistics][&as_of=…[&live=true]]
 // The big screen: the dashboard of the org's level, drill-down by org, period picker, auto
 // refresh. window.__dj holds its timings for the browser tests.
 
@@ -29,6 +29,7 @@ function pickDashboard(list, kind) {
 const dashQuery = (q) => {
   const s = new URLSearchParams();
   for (const k of ['org', 'from', 'to', 'as_of']) if (q[k]) s.set(k, q[k]);
+  if (q.as_of && q.live === 'true') s.set('live', 'true');
   return s.toString();
 };
 
@@ -77,7 +78,7 @@ export function cockpitPage(me, params) {
   const q = {
     org: params.get('org') || '', from: params.get('from') || '', to: params.get('to') || '',
     as_of: params.get('as_of') || '', refresh: params.get('refresh') || sessionStorage.getItem('dangjian.refresh') || '',
-    board: params.get('board') || '',
+    board: params.get('board') || '', live: params.get('live') || '',
   };
   setState('cockpit', 'loading');
   const t0 = performance.now();
@@ -103,7 +104,7 @@ export function cockpitPage(me, params) {
     disposeCharts();
   });
 
-  const navigate = (patch) => go('cockpit', { ...q, ...patch, as_of: patch.as_of ?? q.as_of });
+  const navigate = (patch) => go('cockpit', { ...q, ...patch, as_of: patch.as_of ?? q.as_of, live: patch.live ?? q.live });
 
   const load = async (quiet) => {
     const mine = ++seq;
