@@ -180,12 +180,16 @@ async fn migrate_backfills_the_typed_columns_in_one_commit_with_the_same_answers
         );
     }
     // Events written after it carry their typed columns too.
+    let payment = dues("B1", "M01");
     let (status, body) = server
-        .post_json("t-admin", &Value::Array(vec![dues("B1", "M01")]))
+        .post_json("t-admin", &Value::Array(vec![payment.clone()]))
         .await;
     assert_eq!(status, 200, "{body}");
     let rows = server
-        .rows("SELECT period, amount_fen FROM events WHERE recorded_at = (SELECT max(recorded_at) FROM events)")
+        .rows(&format!(
+            "SELECT period, amount_fen FROM events WHERE event_id = '{}'",
+            payment["event_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(
         rows,
