@@ -589,18 +589,7 @@ impl Warehouse {
     /// uses. `live_events` itself (every column of every live event) stays a view over
     /// the table; the views derived from it hold parsed, narrower rows.
     pub async fn batch_context(&self) -> Result<SessionContext> {
-        let state = new_state(self.base.runtime_env().clone())?;
-        let ctx = SessionContext::new_with_state(state);
-        ctx.register_table(events::TABLE, self.events.clone())
-            .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(
-            &ctx,
-            &self.catalog,
-            Views::Computed,
-            Some(&self.read_models),
-        )
-        .await?;
-        Ok(ctx)
+        self.context_of_now(Views::Computed).await
     }
 
     /// A session for refreshing `model` alone: as [`Self::batch_context`], but only the
@@ -617,17 +606,17 @@ impl Warehouse {
             .filter(|(_, times)| *times > 1)
             .map(|(view, _)| view)
             .collect();
+        self.context_of_now(Views::ComputedOnly(read)).await
+    }
+
+    /// A session over every event as of now, its views registered as `views` says and
+    /// its models reading each other's tables (see [`plan_queries`]).
+    async fn context_of_now(&self, views: Views) -> Result<SessionContext> {
         let state = new_state(self.base.runtime_env().clone())?;
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, self.events.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(
-            &ctx,
-            &self.catalog,
-            Views::ComputedOnly(read),
-            Some(&self.read_models),
-        )
-        .await?;
+        plan_queries(&ctx, &self.catalog, views, Some(&self.read_models)).await?;
         Ok(ctx)
     }
 
