@@ -114,6 +114,11 @@ const fn typed(column: &'static str, key: &'static str, kind: Kind) -> TypedFiel
 /// the payload's `event_id`, which every view's `live_events` excludes). A field any
 /// event type carries under the same key lands in the same column (`kind` is a
 /// meeting's kind on `meeting.held` and an org's kind on `org.created`).
+///
+/// A new column here is filled by ingest and by [`crate::migrate`] on its own; for views
+/// to read it, name it also in `queries/views/00_live_events.sql`, which lists its
+/// columns, and in the view that reads it. An existing table gains it at the next start
+/// (the migration adds whatever of `TYPED` a table lacks).
 pub const TYPED: [TypedField; 14] = [
     typed("meeting_id", "meeting_id", Kind::Text),
     typed("kind", "kind", Kind::Text),
