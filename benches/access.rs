@@ -17,15 +17,14 @@
 //! `target/debug/deps/access-<hash> --bench [WAREHOUSE_DIR]`, or `cargo bench --bench
 //! access` for the release profile.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use warehouse::access::{PersonalFields, ReadAccess, WHOLE_TREE};
+use warehouse::access::{ReadAccess, WHOLE_TREE};
 use warehouse::audit::{AuditLog, AuditRecord};
-use warehouse::queries::{QueryCatalog, QueryKind};
+use warehouse::queries::QueryCatalog;
 use warehouse::{Masking, QueryLimits, StorageRoot, Warehouse};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod reader;
 
 /// Questions an analyst asks of the events and the views.
 const ANALYST: &[(&str, &str)] = &[
@@ -61,54 +60,28 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.iter().any(|a| a == "--bench") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run(args));
+    reader::main_with(run);
 }
 
 async fn run(args: Vec<String>) {
-    let dir = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .cloned()
-        .or_else(|| std::env::var("BENCH_WAREHOUSE").ok())
-        .unwrap_or_else(|| format!("{ROOT}/target/web-demo/warehouse"));
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5);
+    let reader::Demo {
+        dir,
+        runs,
+        warehouse,
+    } = reader::open(&args).await;
     let college = std::env::var("BENCH_COLLEGE").unwrap_or_else(|_| "C01".into());
-    let root = StorageRoot::parse(&dir).unwrap();
-    let catalog = QueryCatalog::embedded().unwrap();
-    let models: Vec<String> = catalog
-        .all()
-        .iter()
-        .filter(|q| matches!(q.kind, QueryKind::Metric | QueryKind::Stat))
+    let models: Vec<String> = warehouse
+        .catalog()
+        .models()
         .map(|q| q.name.clone())
         .collect();
-    let (warehouse, _table) = Warehouse::open(root, catalog).await.unwrap();
-    let warehouse = Arc::new(
-        warehouse.with_personal_fields(PersonalFields::new(ingest::catalogue::PERSONAL_FIELDS, "")),
-    );
-    warehouse.load_members().await.unwrap();
     println!(
         "reads in scope: {} events version {:?}, {} orgs, {} people; {} profile; {runs} runs",
         dir,
         warehouse.events_version(),
         warehouse.orgs().len(),
         warehouse.members().len(),
-        if cfg!(debug_assertions) {
-            "dev"
-        } else {
-            "release"
-        }
+        reader::profile()
     );
     let sessions = [
         ("unscoped", ReadAccess::new(WHOLE_TREE, Masking::clear())),

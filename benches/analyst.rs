@@ -13,14 +13,12 @@
 //! returns at once so `cargo test` stays quick): `target/debug/deps/analyst-<hash> --bench
 //! [WAREHOUSE_DIR]`, or `cargo bench --bench analyst` for the release profile.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use warehouse::access::{PersonalFields, ReadAccess, WHOLE_TREE};
-use warehouse::queries::QueryCatalog;
-use warehouse::{Masking, QueryLimits, StorageRoot, Warehouse};
+use warehouse::access::{ReadAccess, WHOLE_TREE};
+use warehouse::{Masking, QueryLimits};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod reader;
 
 /// The questions, by what the analyst wants to know. Ids are picked by the SQL itself
 /// (the first branch, the first scored member), so the bench runs on any demo seed.
@@ -79,37 +77,15 @@ const QUESTIONS: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.iter().any(|a| a == "--bench") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run(args));
+    reader::main_with(run);
 }
 
 async fn run(args: Vec<String>) {
-    let dir = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .cloned()
-        .or_else(|| std::env::var("BENCH_WAREHOUSE").ok())
-        .unwrap_or_else(|| format!("{ROOT}/target/web-demo/warehouse"));
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5);
-    let root = StorageRoot::parse(&dir).unwrap();
-    let (warehouse, _table) = Warehouse::open(root, QueryCatalog::embedded().unwrap())
-        .await
-        .unwrap();
-    let warehouse = Arc::new(
-        warehouse.with_personal_fields(PersonalFields::new(ingest::catalogue::PERSONAL_FIELDS, "")),
-    );
-    warehouse.load_members().await.unwrap();
+    let reader::Demo {
+        dir,
+        runs,
+        warehouse,
+    } = reader::open(&args).await;
     let tables = dashboards::ModelRunner::new(warehouse.clone())
         .load_tables()
         .await
@@ -117,11 +93,7 @@ async fn run(args: Vec<String>) {
     println!(
         "analyst questions: {dir}, events version {:?}, {tables} model tables; {} profile; {runs} runs",
         warehouse.events_version(),
-        if cfg!(debug_assertions) {
-            "dev"
-        } else {
-            "release"
-        }
+        reader::profile()
     );
     let analyst = ReadAccess::new(WHOLE_TREE, Masking::analyst());
     let limits = QueryLimits::default();

@@ -25,9 +25,10 @@ fn panel<'a>(body: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no panel `{id}` in {body}"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn dashboards_answer_within_scope() {
-    let scratch = Scratch::new("dashboards");
+/// A server over the model fixture whose models an operator has materialised by hand
+/// (`dangjian refresh` while it was stopped), with its storage and config.
+async fn refreshed_fixture(name: &str) -> (Scratch, std::path::PathBuf, Server) {
+    let scratch = Scratch::new(name);
     let config = write_config(&scratch.0, "");
     let server = Server::start_with(&scratch.0, config.clone());
     let (status, body) = server
@@ -35,10 +36,14 @@ async fn dashboards_answer_within_scope() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(server.terminate(), Some(0));
-
-    // Materialise every model by hand, as an operator would.
     output_on(&scratch.0, &config, &["refresh"]);
-    let server = Server::start_with(&scratch.0, config);
+    let server = Server::start_with(&scratch.0, config.clone());
+    (scratch, config, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboards_answer_within_scope() {
+    let (_scratch, _config, server) = refreshed_fixture("dashboards").await;
 
     // The list.
     let (status, list) = server.get("t-leader", "/api/v1/dashboards").await;
@@ -236,16 +241,7 @@ async fn dashboards_answer_within_scope() {
 /// computed live; now, the second refresh's tables answer otherwise.
 #[tokio::test(flavor = "multi_thread")]
 async fn as_of_reads_the_model_tables_of_that_instant() {
-    let scratch = Scratch::new("dashboards-history");
-    let config = write_config(&scratch.0, "");
-    let server = Server::start_with(&scratch.0, config.clone());
-    let (status, body) = server
-        .post_events("t-admin", fixture(), "application/x-ndjson")
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(server.terminate(), Some(0));
-    output_on(&scratch.0, &config, &["refresh"]);
-    let server = Server::start_with(&scratch.0, config.clone());
+    let (scratch, config, server) = refreshed_fixture("dashboards-history").await;
     let refreshed = server
         .rows("SELECT max(refreshed_at) AS t FROM models")
         .await;

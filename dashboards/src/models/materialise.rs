@@ -675,12 +675,10 @@ mod tests {
         lines
     }
 
-    /// Every model answers the same in a batch session (views computed once, in
-    /// memory) as in the live session, over the hand-checked model fixture.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn batch_context_answers_every_model_like_the_live_session() {
+    /// A warehouse in memory holding the hand-checked model fixture, and its writer.
+    async fn fixture_warehouse(name: &str) -> (Arc<Warehouse>, ingest::Ingestor) {
         let root = StorageRoot::parse(&format!(
-            "memory:///batch-{}/",
+            "memory:///{name}-{}/",
             uuid::Uuid::now_v7().simple()
         ))
         .unwrap();
@@ -702,6 +700,14 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         ingest.ingest(events).await.unwrap();
+        (warehouse, ingest)
+    }
+
+    /// Every model answers the same in a batch session (views computed once, in
+    /// memory) as in the live session, over the hand-checked model fixture.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn batch_context_answers_every_model_like_the_live_session() {
+        let (warehouse, ingest) = fixture_warehouse("batch").await;
 
         let batch = warehouse.batch_context().await.unwrap();
         let models: Vec<String> = warehouse
@@ -724,29 +730,7 @@ mod tests {
     /// second computation of every member's year; the answers are the same.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_model_reads_the_table_of_a_model_it_reads() {
-        let root = StorageRoot::parse(&format!(
-            "memory:///reads-{}/",
-            uuid::Uuid::now_v7().simple()
-        ))
-        .unwrap();
-        let (warehouse, table) = Warehouse::open(root, QueryCatalog::embedded().unwrap())
-            .await
-            .unwrap();
-        let warehouse = Arc::new(warehouse);
-        let ingest = ingest::Ingestor::start(
-            warehouse.clone(),
-            table,
-            ingest::IngestConfig::pinned_for_tests(),
-        )
-        .await
-        .unwrap();
-        let fixture = include_str!("../../../tests/data/models_fixture.ndjson");
-        let events: Vec<serde_json::Value> = fixture
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        ingest.ingest(events).await.unwrap();
+        let (warehouse, ingest) = fixture_warehouse("reads").await;
         let runner = ModelRunner::new(warehouse.clone());
         let clock = crate::clock::ManualClock::new("2026-11-25T08:00:00Z".parse().unwrap());
         let explain = "EXPLAIN SELECT * FROM live.member_score_distribution";
