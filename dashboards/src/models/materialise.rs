@@ -553,6 +553,14 @@ impl ModelRunner {
                 }
             }
         }
+        if deleted > 0 {
+            // A past version kept open may have lost its files: the next `as_of` opens
+            // (and checks) it again, and computes live if it is gone.
+            self.past
+                .lock()
+                .expect("past versions lock poisoned")
+                .clear();
+        }
         match first_error {
             Some(e) => Err(e),
             None => Ok(deleted),
