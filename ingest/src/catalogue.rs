@@ -862,6 +862,19 @@ mod tests {
 
     /// Each personal field names a text field of its event type's payload (a typo would
     /// leave that field unmasked).
+    /// The typed payload columns of `events` are read unmasked by every reader (masking
+    /// works on the payload): none may be a personal field.
+    #[test]
+    fn no_typed_column_is_personal() {
+        for typed in warehouse::events::TYPED {
+            assert!(
+                !PERSONAL_FIELDS.iter().any(|p| p.field == typed.key),
+                "`{}` is personal: it may not be a typed column",
+                typed.key
+            );
+        }
+    }
+
     #[test]
     fn personal_fields_are_payload_fields() {
         for f in PERSONAL_FIELDS {
