@@ -28,6 +28,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub clock: ClockSettings,
     pub access: AccessSettings,
+    pub pg: PgSettings,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
 }
@@ -110,6 +111,33 @@ pub struct SqlSettings {
     pub spill_dir: String,
     /// Bytes all spilling queries may write together.
     pub spill_max_bytes: u64,
+}
+
+/// The Postgres wire protocol (`psql`, DBeaver, ODBC, psycopg): `[pg]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PgSettings {
+    /// Address Postgres clients connect to; empty turns the protocol off, port 0 picks
+    /// a free port.
+    pub listen: String,
+    /// PEM certificate chain and PKCS#8 private key for TLS (both or neither). Clients
+    /// on loopback may connect without TLS; others must use it, so without a
+    /// certificate only loopback clients are served.
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// Connections open at once; more are refused (SQLSTATE 53300).
+    pub max_connections: usize,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:5433".into(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            max_connections: 64,
+        }
+    }
 }
 
 /// Where the warning digests go: an SMTP server, or (no host) `.eml` files in `outbox`.
@@ -356,6 +384,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             clock: ClockSettings::default(),
             access: AccessSettings::default(),
+            pg: PgSettings::default(),
             tokens: Vec::new(),
         }
     }

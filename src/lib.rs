@@ -13,6 +13,8 @@
 //!   `AppState` (what `App` serves).
 //! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
 //!   serves until a shutdown signal, then commits what it holds.
+//! - [`pg`]: the Postgres wire protocol over the same reader sessions (psql, ODBC,
+//!   psycopg).
 //! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
 //! - [`commands`]: `sql`, `refresh`, `warnings`, `token` and `config` commands.
 //! - [`throttle`]: the per-token share of queries and the sign-in throttle.
@@ -26,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod pg;
 pub mod server;
 pub mod throttle;
 

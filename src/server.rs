@@ -79,7 +79,9 @@ pub async fn serve_command(
     init_tracing(&config.log.filter);
     let app = App::build(config)
         .await?
-        .with_reload(file, [sets.to_vec(), args.as_sets()].concat())?;
+        .with_reload(file, [sets.to_vec(), args.as_sets()].concat())?
+        .bind_pg()
+        .await?;
     let listener = TcpListener::bind(&app.state.config.listen).await?;
     app.print_banner(&listener, &[])?;
     app.serve(listener, shutdown_signal()).await
@@ -124,6 +126,8 @@ pub async fn open_for_ingest(
 
 pub struct App {
     pub state: AppState,
+    /// The Postgres wire's listener, once bound (`pg.listen`).
+    pg: Option<crate::pg::PgListener>,
     /// Where the tokens are read again from while serving: the config file and the
     /// `--set` overrides it was loaded with.
     reload: Option<(PathBuf, Vec<Setting>)>,
@@ -179,6 +183,7 @@ impl App {
         )?);
         Ok(Self {
             reload: None,
+            pg: None,
             state: AppState {
                 config: Arc::new(config),
                 clock,
@@ -216,6 +221,18 @@ impl App {
         Ok(self)
     }
 
+    /// Binds the Postgres wire protocol's address (`pg.listen`; nothing when empty), so
+    /// that the banner can name it and [`App::serve`] serves it.
+    pub async fn bind_pg(mut self) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        self.pg = crate::pg::PgListener::bind(&self.state.config.pg).await?;
+        Ok(self)
+    }
+
+    /// Where Postgres clients connect, once bound.
+    pub fn pg_addr(&self) -> Option<std::net::SocketAddr> {
+        self.pg.as_ref().and_then(|pg| pg.local_addr().ok())
+    }
+
     /// The URL users reach the server at.
     pub fn public_url(&self, listener: &TcpListener) -> std::io::Result<String> {
         if !self.state.config.public_url.is_empty() {
@@ -241,6 +258,14 @@ impl App {
         let url = self.public_url(listener)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "dangjian listening on {url}")?;
+        if let Some(addr) = self.pg_addr() {
+            writeln!(
+                out,
+                "postgres wire on {addr} (any user name, a token as the password): psql \"host={} port={} user=analyst\"",
+                addr.ip(),
+                addr.port()
+            )?;
+        }
         for line in extra {
             writeln!(out, "{line}")?;
         }
@@ -295,6 +320,12 @@ impl App {
         let reload = self
             .reload
             .map(|(file, sets)| tokio::spawn(reload_tokens(state.clone(), file, sets)));
+        let (stop_pg, pg_stopped) = tokio::sync::oneshot::channel::<()>();
+        let pg = self.pg.map(|pg| {
+            tokio::spawn(pg.serve(state.clone(), async move {
+                pg_stopped.await.ok();
+            }))
+        });
         // The client address is what failed sign-ins are counted by.
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, service)
@@ -306,6 +337,10 @@ impl App {
             .await?;
         if let Some(reload) = reload {
             reload.abort();
+        }
+        stop_pg.send(()).ok();
+        if let Some(pg) = pg {
+            pg.await.ok();
         }
         stop_scheduler.send(()).ok();
         if let Some(vacuum) = vacuum {

@@ -96,8 +96,18 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     } else {
         format!("[clock]\ntoday = \"{TODAY}\"\n")
     };
+    // Each server's Postgres wire on a free port of its own.
+    let pg = if extra.contains("[pg]") {
+        ""
+    } else {
+        "[pg]\nlisten = \"127.0.0.1:0\"\n"
+    };
     let path = dir.join("dangjian.toml");
-    std::fs::write(&path, format!("{extra}\n{scheduler}\n{clock}\n{text}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("{extra}\n{scheduler}\n{clock}\n{pg}\n{text}"),
+    )
+    .unwrap();
     path
 }
 
@@ -149,6 +159,8 @@ pub fn output_on(dir: &Path, config: &Path, args: &[&str]) -> String {
 pub struct Server {
     run: Running,
     pub url: String,
+    /// Where Postgres clients connect (`pg.listen`), unless it is off.
+    pub pg: Option<std::net::SocketAddr>,
     pub config: PathBuf,
     pub client: reqwest::Client,
 }
@@ -195,10 +207,16 @@ impl Server {
                     .await
                     .unwrap_or_else(|e| panic!("the server does not start: {e}"))
                     .with_reload(Some(&file), sets)
+                    .unwrap()
+                    .bind_pg()
+                    .await
                     .unwrap();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 url_tx
-                    .send(format!("http://{}", listener.local_addr().unwrap()))
+                    .send((
+                        format!("http://{}", listener.local_addr().unwrap()),
+                        app.pg_addr(),
+                    ))
                     .unwrap();
                 let stopped = async move {
                     stopped.await.ok();
@@ -206,13 +224,14 @@ impl Server {
                 app.serve(listener, stopped).await.is_ok()
             })
         });
-        let url = url_rx.recv().expect("the in-process server starts");
+        let (url, pg) = url_rx.recv().expect("the in-process server starts");
         Server {
             run: Running::InProcess {
                 stop: Some(stop),
                 thread: Some(thread),
             },
             url,
+            pg,
             config,
             client: reqwest::Client::new(),
         }
@@ -247,11 +266,29 @@ impl Server {
             .strip_prefix("dangjian listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {first}"))
             .to_string();
+        // The second line names the Postgres wire's address, when it is on.
+        let pg_on = !dangjian::server::load_config(Some(&config), &[], Vec::new())
+            .unwrap()
+            .pg
+            .listen
+            .is_empty();
+        let pg = pg_on.then(|| {
+            let line = lines
+                .next()
+                .expect("the server prints the pg address")
+                .unwrap();
+            line.strip_prefix("postgres wire on ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("unexpected second line: {line}"))
+                .parse()
+                .unwrap()
+        });
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server {
             run: Running::Process(child),
             url,
+            pg,
             config,
             client: reqwest::Client::new(),
         }

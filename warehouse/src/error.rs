@@ -138,7 +138,7 @@ impl Error {
     }
 
     /// Classifies an error raised while planning or running an analyst's query.
-    pub(crate) fn from_query(source: DataFusionError, memory_limit: usize) -> Self {
+    pub fn from_query(source: DataFusionError, memory_limit: usize) -> Self {
         match source.find_root() {
             DataFusionError::ResourcesExhausted(detail)
                 if detail.contains(crate::budget::BUDGET_EXHAUSTED) =>

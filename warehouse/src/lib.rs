@@ -86,5 +86,5 @@ pub use deltalake::arrow;
 pub use error::{Error, Fault, Result};
 pub use orgs::OrgDirectory;
 pub use paths::StorageRoot;
-pub use sandbox::{QueryBounds, QueryLimits, QueryResult};
+pub use sandbox::{QueryBounds, QueryLimits, QueryResult, ReadQuery};
 pub use session::Warehouse;

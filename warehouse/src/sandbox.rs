@@ -4,12 +4,15 @@
 //! error can name it), and DataFusion's own `SQLOptions` refuse DDL, DML and
 //! statements while planning.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::SessionState;
 use datafusion::execution::context::SQLOptions;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
@@ -160,6 +163,39 @@ fn statement_kind(statement: &Statement) -> String {
         .join(" ")
 }
 
+/// What a bounded read runs: SQL text, or a plan made earlier in the same session (a
+/// prepared statement of the Postgres wire, its parameters bound).
+#[derive(Debug, Clone)]
+pub enum ReadQuery {
+    Sql(String),
+    Plan(LogicalPlan),
+}
+
+impl ReadQuery {
+    /// Refuses what is not a read (naming it); answers whether it is an EXPLAIN.
+    fn check(&self) -> Result<bool> {
+        match self {
+            ReadQuery::Sql(sql) => check_read_only(sql),
+            ReadQuery::Plan(plan) => match plan {
+                LogicalPlan::Ddl(ddl) => Err(Error::ReadOnly {
+                    statement: ddl.name().to_uppercase(),
+                }),
+                LogicalPlan::Dml(dml) => Err(Error::ReadOnly {
+                    statement: dml.op.name().to_uppercase(),
+                }),
+                LogicalPlan::Copy(_) => Err(Error::ReadOnly {
+                    statement: "COPY".into(),
+                }),
+                LogicalPlan::Statement(statement) => Err(Error::ReadOnly {
+                    statement: statement.name().to_uppercase(),
+                }),
+                LogicalPlan::Explain(_) | LogicalPlan::Analyze(_) => Ok(true),
+                _ => Ok(false),
+            },
+        }
+    }
+}
+
 impl Warehouse {
     /// Runs a reader's query within `limits`, in the session of their `access` (their
     /// scope, their masking; see [`crate::access`]).
@@ -169,20 +205,38 @@ impl Warehouse {
         sql: &str,
         limits: &QueryLimits,
     ) -> Result<QueryResult> {
-        let explain = check_read_only(sql)?;
+        let (this, access) = (self.clone(), access.clone());
+        let state = async move { this.reader_state(&access).await };
+        self.query_over(state, ReadQuery::Sql(sql.to_string()), limits)
+            .await
+    }
+
+    /// Runs `query` within `limits` in the session `state` resolves to: a reader's
+    /// session ([`Self::reader_state`]), or one built over it (the Postgres wire adds
+    /// `pg_catalog`). Read-only, admitted among [`QueryBounds::max_concurrent`], on the
+    /// query runtime, cut at the row and byte limits.
+    pub async fn query_over(
+        self: &Arc<Self>,
+        state: impl Future<Output = Result<SessionState>> + Send + 'static,
+        query: ReadQuery,
+        limits: &QueryLimits,
+    ) -> Result<QueryResult> {
+        let explain = query.check()?;
         let started = Instant::now();
         let _place = self.admit().await?;
-        let (this, access) = (self.clone(), access.clone());
-        let (sql, limits_owned) = (sql.to_string(), limits.clone());
+        let this = self.clone();
+        let limits_owned = limits.clone();
         let run = async move {
             // Planning a reader's session the first time is work too, done here, on the
             // query's runtime; the time limit is the query's own.
-            let state = this.reader_state(&access).await?;
-            let ctx = this.bounded_context_over(&state, limits_owned.memory_limit);
             let timeout = limits_owned.timeout;
-            tokio::time::timeout(timeout, collect(ctx, &sql, &limits_owned))
-                .await
-                .map_err(|_| Error::Timeout { limit: timeout })?
+            tokio::time::timeout(timeout, async {
+                let state = state.await?;
+                let ctx = this.bounded_context_over(&state, limits_owned.memory_limit);
+                collect(ctx, query, &limits_owned).await
+            })
+            .await
+            .map_err(|_| Error::Timeout { limit: timeout })?
         };
         // On a runtime of its own, so that the server's own threads stay free to answer.
         let (schema, batches, rows, truncated) =
@@ -213,11 +267,11 @@ impl Warehouse {
     }
 }
 
-/// Plans and runs `sql` read-only in `ctx`, keeping the rows that fit the row and byte
-/// limits: the schema, the batches, their rows, and whether rows were cut.
+/// Plans and runs `query` read-only in `ctx`, keeping the rows that fit the row and
+/// byte limits: the schema, the batches, their rows, and whether rows were cut.
 async fn collect(
     ctx: datafusion::prelude::SessionContext,
-    sql: &str,
+    query: ReadQuery,
     limits: &QueryLimits,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, usize, bool)> {
     let options = SQLOptions::new()
@@ -225,7 +279,17 @@ async fn collect(
         .with_allow_dml(false)
         .with_allow_statements(false);
     let failed = |e| Error::from_query(e, limits.memory_limit);
-    let df = ctx.sql_with_options(sql, options).await.map_err(failed)?;
+    let df = match query {
+        ReadQuery::Sql(sql) => ctx.sql_with_options(&sql, options).await,
+        ReadQuery::Plan(plan) => {
+            // The same lock as for text: a plan that writes is refused while planning.
+            options
+                .verify_plan(&plan)
+                .and_then(|()| ctx.state().optimize(&plan))
+                .map(|plan| datafusion::prelude::DataFrame::new(ctx.state(), plan))
+        }
+    }
+    .map_err(failed)?;
     let schema = df.schema().inner().clone();
     let mut stream = df.execute_stream().await.map_err(failed)?;
     let mut batches = Vec::new();
