@@ -110,3 +110,40 @@ async fn tokens_roles_and_scopes() {
     let (_, ready) = server.get_public("/readyz").await;
     assert_eq!(ready["status"], "ready");
 }
+
+/// The Postgres wire admits whom the SQL endpoint admits, and answers each the same:
+/// every token of the test config signs in (or is refused) and counts the events it sees.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_postgres_wire_admits_whom_sql_admits() {
+    use crate::pg::{psql, stderr, stdout};
+    let (_scratch, server) = crate::support::fixture_server("access-pg", "").await;
+    let query = "SELECT count(*) AS n FROM events";
+    for (token, role, _) in crate::support::TOKENS {
+        let (status, body) = server.sql(token, query).await;
+        let wire = psql(&server, token, &["-At", "-c", query]);
+        let admitted =
+            matches!(*role, "admin" | "leader" | "analyst") && *token != crate::support::EXPIRED;
+        assert_eq!(status == 200, admitted, "{token} over HTTP: {body}");
+        assert_eq!(
+            wire.status.success(),
+            admitted,
+            "{token}: {}",
+            stderr(&wire)
+        );
+        if admitted {
+            assert_eq!(
+                stdout(&wire).trim(),
+                body["rows"][0]["n"].to_string(),
+                "{token}: the wire and HTTP count differently"
+            );
+        } else {
+            let refused = stderr(&wire);
+            let why = if *token == crate::support::EXPIRED {
+                "expired"
+            } else {
+                "may not"
+            };
+            assert!(refused.contains(why), "{token}: {refused}");
+        }
+    }
+}

@@ -13,7 +13,7 @@ use crate::support::{Scratch, Server, fixture_server, python};
 
 /// Runs `psql` as `token` against the server's Postgres wire with `args`, errors
 /// verbose (with their SQLSTATE) and not stopping the session.
-fn psql(server: &Server, token: &str, args: &[&str]) -> Output {
+pub fn psql(server: &Server, token: &str, args: &[&str]) -> Output {
     let pg = server.pg.expect("the Postgres wire is on");
     Command::new("psql")
         .arg(format!(
@@ -28,11 +28,11 @@ fn psql(server: &Server, token: &str, args: &[&str]) -> Output {
         .expect("psql runs (Debian: apt-get install postgresql-client)")
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -155,7 +155,7 @@ async fn psql_reads_what_http_answers() {
         "psql reports the rows copied"
     );
 
-    // whoami: the token's name, and the server a Postgres 16 to clients.
+    // whoami: the token's name; what clients ask on connect and in schema browsers.
     let who = psql(
         &server,
         "t-analyst-c1",
@@ -165,9 +165,28 @@ async fn psql_reads_what_http_answers() {
             "SELECT current_user",
             "-c",
             "SHOW server_version",
+            "-c",
+            "SELECT version()",
+            "-c",
+            "SELECT current_schema(), current_database()",
+            "-c",
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' AND table_schema = 'public'",
+            "-c",
+            "SHOW transaction_read_only",
         ],
     );
-    assert_eq!(stdout(&who), "t-analyst-c1\n16.6\n", "{}", stderr(&who));
+    let lines: Vec<String> = stdout(&who).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 6, "{}{}", stdout(&who), stderr(&who));
+    assert_eq!(lines[0], "t-analyst-c1");
+    assert_eq!(lines[1], "16.6");
+    assert!(
+        lines[2].starts_with("PostgreSQL 16.6 (dangjian "),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3], "public|dangjian");
+    assert!(lines[4].parse::<u32>().unwrap() > 10, "{}", lines[4]);
+    assert_eq!(lines[5], "on");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -272,4 +291,45 @@ async fn python_clients_read_what_http_answers() {
     let (out, err) = (stdout(&run), stderr(&run));
     assert!(run.status.success(), "pg_clients.py failed:\n{out}\n{err}");
     assert!(out.contains("all python clients agree with HTTP"), "{out}");
+}
+
+/// With `pg.tls_cert` and `pg.tls_key`, clients connect over TLS (`sslmode=require`);
+/// loopback clients may still connect without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn psql_connects_over_tls() {
+    let scratch = Scratch::new("pg-tls");
+    let (cert, key) = (scratch.0.join("cert.pem"), scratch.0.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs (Debian: apt-get install openssl)");
+    assert!(made.status.success(), "{}", stderr(&made));
+    let extra = format!(
+        "[pg]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let server = Server::start(&scratch.0, &extra);
+    let pg = server.pg.unwrap();
+    for (mode, secure) in [("require", true), ("disable", false)] {
+        let run = Command::new("psql")
+            .arg(format!(
+                "host=localhost port={} user=analyst sslmode={mode} connect_timeout=10",
+                pg.port()
+            ))
+            .args(["-X", "-At", "-c", "SELECT 7", "-c", r"\conninfo"])
+            .env("PGPASSWORD", "t-analyst")
+            .output()
+            .unwrap();
+        let out = stdout(&run);
+        assert!(run.status.success(), "{mode}: {}", stderr(&run));
+        assert!(out.starts_with("7\n"), "{out}");
+        assert_eq!(out.contains("SSL connection"), secure, "{mode}: {out}");
+    }
 }

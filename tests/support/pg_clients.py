@@ -86,6 +86,28 @@ for token in (TOKEN, SCOPED):
         assert user == token, f"current_user is {user!r}, not the token's name {token!r}"
         print(f"ok   current_user is {user}")
 
+# Types as Postgres clients expect them: timestamptz, date, integers, floats, booleans,
+# text; a statistics struct (chi2_test) as its JSON text.
+import datetime
+with connect(TOKEN, autocommit=True) as conn:
+    row = conn.execute(
+        "SELECT occurred_at, CAST(occurred_at AS DATE) AS day, amount_fen, score, "
+        "amount_fen > 0 AS paid, event_type FROM events WHERE amount_fen IS NOT NULL "
+        "ORDER BY event_id LIMIT 1").fetchone()
+    kinds = [type(v).__name__ for v in row]
+    assert isinstance(row[0], datetime.datetime) and row[0].tzinfo is not None, kinds
+    assert type(row[1]) is datetime.date, kinds
+    assert type(row[2]) is int and type(row[4]) is bool and type(row[5]) is str, kinds
+    print(f"ok   types: {kinds}")
+    for sql in ["SELECT chi2_test(gender, stage) AS t FROM people",
+                "SELECT anova_oneway(org_id, score) AS a FROM events WHERE score IS NOT NULL"]:
+        (text,) = conn.execute(sql).fetchone()
+        _, expected = http(TOKEN, sql)
+        wire = {k: plain(v) for k, v in json.loads(text).items()}
+        want = {k: plain(v) for k, v in expected[0][0].items()}
+        assert wire == want, f"{sql}: the wire answered {wire}, HTTP {want}"
+        print(f"ok   {sql.split('(')[0][7:]} as JSON: {sorted(wire)}")
+
 # A server-side cursor (DECLARE / FETCH in a transaction), read with fetchmany.
 with connect(TOKEN) as conn:
     with conn.cursor(name="events_cursor") as cursor:
