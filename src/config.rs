@@ -29,6 +29,7 @@ pub struct Config {
     pub clock: ClockSettings,
     pub access: AccessSettings,
     pub pg: PgSettings,
+    pub metrics: MetricsSettings,
     /// Bearer tokens: `[[tokens]]` tables of name, role, org and the token's SHA-256.
     pub tokens: Vec<TokenConfig>,
 }
@@ -111,6 +112,15 @@ pub struct SqlSettings {
     pub spill_dir: String,
     /// Bytes all spilling queries may write together.
     pub spill_max_bytes: u64,
+}
+
+/// Prometheus metrics: `[metrics]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// A separate address serving `GET /metrics` without a token (for a scraper on a
+    /// private network); empty = only the main listener's `/metrics`, with an admin token.
+    pub listen: String,
 }
 
 /// The Postgres wire protocol (`psql`, DBeaver, ODBC, psycopg): `[pg]`.
@@ -385,6 +395,7 @@ impl Default for Config {
             clock: ClockSettings::default(),
             access: AccessSettings::default(),
             pg: PgSettings::default(),
+            metrics: MetricsSettings::default(),
             tokens: Vec::new(),
         }
     }

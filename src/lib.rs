@@ -13,6 +13,7 @@
 //!   `AppState` (what `App` serves).
 //! - [`server`]: [`server::App`] — opens the warehouse, starts the ingest writer,
 //!   serves until a shutdown signal, then commits what it holds.
+//! - [`metrics`]: the Prometheus series every crate counts, rendered at `/metrics`.
 //! - [`pg`]: the Postgres wire protocol over the same reader sessions (psql, ODBC,
 //!   psycopg).
 //! - [`demo`]: the seeded generator of a realistic university and the `demo` command.
@@ -28,6 +29,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod metrics;
 pub mod pg;
 pub mod server;
 pub mod throttle;

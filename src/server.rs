@@ -117,6 +117,8 @@ pub async fn open_warehouse(
 pub async fn open_for_ingest(
     config: &Config,
 ) -> Result<(Arc<Warehouse>, Arc<Ingestor>), Box<dyn std::error::Error + Send + Sync>> {
+    // Counted from the first event on (the demo's load too).
+    crate::metrics::install();
     let (warehouse, table) = open_warehouse(config).await?;
     let warehouse = Arc::new(warehouse);
     let ingest_config = config.ingest_config(config.clock()?);
@@ -320,6 +322,24 @@ impl App {
         let reload = self
             .reload
             .map(|(file, sets)| tokio::spawn(reload_tokens(state.clone(), file, sets)));
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = if state.config.metrics.listen.is_empty() {
+            None
+        } else {
+            let address = &state.config.metrics.listen;
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("metrics.listen `{address}`: {e}"))?;
+            tracing::info!(address = %listener.local_addr()?, "metrics served without a token");
+            let router = http::metrics::open_router(state.clone());
+            Some(tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        metrics_stopped.await.ok();
+                    })
+                    .await
+            }))
+        };
         let (stop_pg, pg_stopped) = tokio::sync::oneshot::channel::<()>();
         let pg = self.pg.map(|pg| {
             tokio::spawn(pg.serve(state.clone(), async move {
@@ -341,6 +361,10 @@ impl App {
         stop_pg.send(()).ok();
         if let Some(pg) = pg {
             pg.await.ok();
+        }
+        stop_metrics.send(()).ok();
+        if let Some(metrics) = metrics {
+            metrics.await.ok();
         }
         stop_scheduler.send(()).ok();
         if let Some(vacuum) = vacuum {

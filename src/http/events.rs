@@ -19,6 +19,21 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Receipt>, ApiError> {
+    let answer = ingest_body(app, caller, headers, body).await;
+    let status = match &answer {
+        Ok(_) => "ok",
+        Err(e) => e.error,
+    };
+    metrics::counter!("dangjian_ingest_requests_total", "status" => status).increment(1);
+    answer
+}
+
+async fn ingest_body(
+    app: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, ApiError> {
     caller.require(Permission::Ingest)?;
     let content_type = headers
         .get(CONTENT_TYPE)
@@ -45,6 +60,7 @@ pub async fn ingest(
             ApiError::new(status, "unreadable_body", rejection.body_text())
         }
     })?;
+    metrics::counter!("dangjian_ingest_bytes_total").increment(body.len() as u64);
     let events = app.ingest.validate_body(&body, format, app.clock.now())?;
     let writer = ingest::WriteCaller {
         scope: &caller.scope,

@@ -3,6 +3,7 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /healthz` | anyone | the process is up |
+//! | `GET /metrics` | admin (or anyone on `metrics.listen`) | Prometheus metrics |
 //! | `GET /readyz` | anyone | the warehouse is open and the writer takes events |
 //! | `POST /api/v1/events` | admin, producer, secretary | ingest (JSON, array, NDJSON; gzip) |
 //! | `GET /api/v1/event-types` | any token | the event catalogue |
@@ -21,6 +22,7 @@ mod dashboards;
 mod error;
 mod events;
 mod health;
+pub mod metrics;
 mod queries;
 mod sql;
 mod warnings;
@@ -124,9 +126,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
         .route("/", get(web::index))
         .route("/assets/{*path}", get(web::asset))
         .nest("/api/v1", api)
+        // Counted once routed: the route's pattern, not each path, is the label.
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(error::not_found)
         .with_state(state)
         .layer(

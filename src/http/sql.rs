@@ -41,9 +41,14 @@ pub async fn run(
     body: Bytes,
 ) -> Response {
     let mut note = AuditNote::default();
-    let mut response = run_query(&app, &caller, &params, &headers, &body, &mut note)
-        .await
-        .into_response();
+    let started = std::time::Instant::now();
+    let answer = run_query(&app, &caller, &params, &headers, &body, &mut note).await;
+    let status = match &answer {
+        Ok(_) => "ok",
+        Err(e) => e.error,
+    };
+    crate::metrics::sql_query("http", status, started.elapsed().as_secs_f64());
+    let mut response = answer.into_response();
     // The audit trail gets the query's text and rows, whether it succeeded or not.
     response.extensions_mut().insert(note);
     response

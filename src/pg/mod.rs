@@ -115,9 +115,12 @@ impl PgListener {
             let (handlers, tls) = (handlers.clone(), self.tls.clone());
             tokio::spawn(async move {
                 let _permit = permit;
+                let open = metrics::gauge!("dangjian_pg_connections");
+                open.increment(1.0);
                 if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                     tracing::debug!(%addr, error = %e, "postgres: connection ended");
                 }
+                open.decrement(1.0);
             });
         }
     }

@@ -664,7 +664,10 @@ impl<'a> Audit<'a> {
 impl Drop for Audit<'_> {
     fn drop(&mut self) {
         if let Some(mut record) = self.record.take() {
-            record.elapsed_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
+            let seconds = self.started.elapsed().as_secs_f64();
+            let status = record.error.as_deref().unwrap_or("ok");
+            crate::metrics::sql_query("pg", status, seconds);
+            record.elapsed_ms = Some(seconds * 1000.0);
             self.state.audit.record(record);
         }
     }

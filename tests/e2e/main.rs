@@ -11,6 +11,7 @@
 //! - `dashboards`: dashboard JSON from materialised and live models, scope, drill-down;
 //! - `warnings`: the warning lifecycle, digest mail over real SMTP, ack over HTTP;
 //! - `snapshots`: insta snapshots of the dashboard JSON of the fixed-seed demo;
+//! - `metrics`: `/metrics` through Prometheus' parser, its counters moving with the work;
 //! - `pg`: the Postgres wire with psql, psycopg and pandas, against the HTTP answers;
 //! - `migrate`: a table written by an earlier version gains the typed payload columns;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
@@ -23,6 +24,7 @@ mod dashboards;
 #[path = "../support/fixed_demo.rs"]
 mod fixed_demo;
 mod ingest;
+mod metrics;
 mod migrate;
 mod pg;
 mod scoped;

@@ -255,9 +255,11 @@ impl Cockpit {
         };
         if let Some(inputs) = self.current_inputs(spec).await {
             if let Some(json) = self.cache.get(&key, &inputs) {
+                metrics::counter!("dangjian_dashboard_cache_total", "result" => "hit").increment(1);
                 return Ok(json);
             }
         }
+        metrics::counter!("dangjian_dashboard_cache_total", "result" => "miss").increment(1);
         let (value, inputs) = self.render_spec(spec, org, period, None).await?;
         let json = encode(&value);
         if let Some(inputs) = inputs {

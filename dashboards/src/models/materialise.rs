@@ -176,8 +176,18 @@ impl ModelRunner {
         clock: &dyn Clock,
     ) -> RunRecord {
         let started = clock.now();
+        let timer = std::time::Instant::now();
         let outcome = self.materialise(ctx, model).await;
         let finished = clock.now().max(started);
+        let status = if outcome.is_ok() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        metrics::counter!("dangjian_model_refreshes_total", "model" => model.to_string(), "status" => status)
+            .increment(1);
+        metrics::histogram!("dangjian_model_refresh_seconds", "model" => model.to_string())
+            .record(timer.elapsed().as_secs_f64());
         let record = match outcome {
             Ok((rows, provider, version)) => {
                 self.warehouse

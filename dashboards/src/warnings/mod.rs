@@ -132,6 +132,32 @@ impl WarningEngine {
         dry_run: bool,
     ) -> Result<RunReport> {
         let _one_run = self.running.lock().await;
+        let report = self.run_rules(rules, as_of, dry_run).await;
+        let status = match &report {
+            Ok(r) if r.failed.is_empty() => "ok",
+            Ok(_) => "rules_failed",
+            Err(_) => "failed",
+        };
+        metrics::counter!("dangjian_warning_runs_total", "status" => status).increment(1);
+        if let (Ok(report), false) = (&report, dry_run) {
+            for finding in &report.findings {
+                metrics::counter!("dangjian_warning_findings_total", "rule" => finding.rule.clone())
+                    .increment(1);
+            }
+            metrics::counter!("dangjian_mails_total", "status" => "sent")
+                .increment(report.mails_sent as u64);
+            metrics::counter!("dangjian_mails_total", "status" => "failed")
+                .increment(report.mails_failed.len() as u64);
+        }
+        report
+    }
+
+    async fn run_rules(
+        &self,
+        rules: &[String],
+        as_of: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<RunReport> {
         let selected: Vec<&Rule> = if rules.is_empty() {
             self.rules.iter().collect()
         } else {

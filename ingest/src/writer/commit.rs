@@ -223,6 +223,11 @@ impl Writer {
                 }
                 let answered = Instant::now();
                 if !rows.is_empty() {
+                    metrics::counter!("dangjian_ingest_events_total").increment(rows.len() as u64);
+                    metrics::histogram!("dangjian_ingest_events_per_commit")
+                        .record(rows.len() as f64);
+                    metrics::histogram!("dangjian_ingest_commit_seconds")
+                        .record((answered - started).as_secs_f64());
                     self.finish(durable).await;
                     self.publish().await;
                     self.reload_orgs_if_renamed(&rows);

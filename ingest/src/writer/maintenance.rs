@@ -31,6 +31,7 @@ impl Writer {
             .await
             .inspect_err(|e| tracing::error!(error = %e, "compacting the events table failed"))?;
         self.table = table;
+        metrics::counter!("dangjian_ingest_compactions_total").increment(1);
         self.files_since_compaction = 0;
         self.commits_since_compaction = 0;
         self.minor_since_major = if major { 0 } else { self.minor_since_major + 1 };
