@@ -21,6 +21,11 @@ impl FromRequestParts<AppState> for Caller {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
                 .with_field("Authorization")
         };
+        // No token at all is no guess: 401, whatever the address's record.
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| unauthorized("send `Authorization: Bearer <token>`"))?;
         // Addresses that failed too often are not even looked at until they may retry.
         let client = parts
             .extensions
@@ -41,10 +46,6 @@ impl FromRequestParts<AppState> for Caller {
             }
             unauthorized(message)
         };
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| unauthorized("send `Authorization: Bearer <token>`"))?;
         let token = bearer_value(header)
             .ok_or_else(|| failed("the Authorization header must be `Bearer <token>`"))?;
         state
@@ -99,6 +100,11 @@ impl Caller {
 /// The caller, and the server's "now" and "today" (China time): the web pages count
 /// ages and default periods from the server's clock, not the browser's, so a server
 /// pinned to a day (`clock.today`) shows the same pages on any machine.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "service",
+    responses(
+        (status = 200, description = "The caller", body = super::openapi::WhoamiBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn whoami(State(app): State<AppState>, caller: Caller) -> Json<serde_json::Value> {
     let now = app.clock.now();
     Json(serde_json::json!({

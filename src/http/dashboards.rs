@@ -12,6 +12,7 @@
 //! layer leaves a response that already has a `Content-Encoding` alone).
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,13 @@ use serde_json::Value;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Permission};
 
+/// The dashboard specs (their panels and the model each reads).
+#[utoipa::path(get, path = "/api/v1/dashboards", tag = "cockpit",
+    responses(
+        (status = 200, description = "The dashboards", body = Object),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::View)?;
     Ok(Json(app.cockpit.list()))
@@ -40,14 +48,33 @@ pub struct DashboardParams {
     live: Option<String>,
 }
 
+/// Every panel's data of a dashboard for an org of the caller's scope and a period.
+#[utoipa::path(get, path = "/api/v1/dashboards/{id}", tag = "cockpit",
+    params(
+        ("id" = String, Path, description = "A dashboard of `GET /api/v1/dashboards`, e.g. `university`, `college`, `branch`"),
+        ("org" = Option<String>, Query, description = "An org in the caller's scope (default: the scope's root)"),
+        ("from" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "First month, `YYYY-MM` (default: twelve months ago)"),
+        ("to" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "Last month, `YYYY-MM` (default: this month)"),
+        ("as_of" = Option<String>, Query, format = DateTime, description = "RFC 3339 instant: the cockpit as it was then"),
+        ("live" = Option<super::openapi::Flag>, Query, description = "`true` (with `as_of`): compute every panel from the events recorded by then")),
+    responses(
+        (status = 200, description = "The panels", body = Object),
+        (status = 400, description = "Bad request: the parameter or body named in `field`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 404, description = "Unknown (or outside the caller's scope)", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid events (one entry each in `errors`), or a query over its time or memory limit", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody),
+        (status = 503, description = "Commit failed, shutting down, or every place for bounded work is busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn show(
     State(app): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(params): Query<DashboardParams>,
+    params: Result<Query<DashboardParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::View)?;
+    let params = super::query_params(params)?;
     let org = params.org.unwrap_or_else(|| caller.scope.clone());
     caller.check_org(&app, &org)?;
     let period = Period::parse(

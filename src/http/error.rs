@@ -201,6 +201,24 @@ impl From<dashboards::Error> for ApiError {
     }
 }
 
+/// The query parameters of a request, or 400 naming the parameter at fault (an
+/// unknown one, or one that does not read as its type) as JSON, like every error.
+pub fn query_params<T>(
+    params: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    params.map(|q| q.0).map_err(|rejection| {
+        let text = rejection.body_text();
+        // serde names the field between backticks: "unknown field `x`, expected …".
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.contains("field"))
+            .unwrap_or("query")
+            .to_string();
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", text).with_field(field)
+    })
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

@@ -13,6 +13,23 @@ use serde_json::{Value, json};
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Permission};
 
+/// Ingest: one event, a JSON array or NDJSON (optionally gzip), committed together.
+#[utoipa::path(post, path = "/api/v1/events", tag = "events",
+    request_body(content(
+        (super::openapi::EventsRequest = "application/json"),
+        (String = "application/x-ndjson")),
+        description = "An event, an array of events, or NDJSON; `Content-Encoding: gzip` accepted"),
+    responses(
+        (status = 200, description = "Committed", body = super::openapi::ReceiptBody),
+        (status = 400, description = "Bad request: the parameter or body named in `field`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body over `ingest.max_body_bytes`", body = super::openapi::ErrorBody),
+        (status = 415, description = "Content type other than JSON / NDJSON", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid events (one entry each in `errors`), or a query over its time or memory limit", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody),
+        (status = 503, description = "Commit failed, shutting down, or every place for bounded work is busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn ingest(
     State(app): State<AppState>,
     caller: Caller,
@@ -72,6 +89,11 @@ async fn ingest_body(
 }
 
 /// The event catalogue: every type with its Chinese label and whether it names a member.
+#[utoipa::path(get, path = "/api/v1/event-types", tag = "events",
+    responses(
+        (status = 200, description = "The event catalogue", body = super::openapi::EventTypesBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn catalogue(_caller: Caller) -> Json<Value> {
     let types: Vec<Value> = EventType::ALL
         .iter()

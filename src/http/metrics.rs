@@ -13,6 +13,12 @@ use super::{ApiError, AppState};
 use crate::auth::{Caller, Role};
 
 /// The exposition, for admins: it names models, rules and the build.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn scrape(State(app): State<AppState>, caller: Caller) -> Response {
     if caller.role != Role::Admin {
         return ApiError::new(

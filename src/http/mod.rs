@@ -15,6 +15,7 @@
 //! | `GET /api/v1/warnings` | all but producer | warnings in scope, filtered |
 //! | `POST /api/v1/warnings/{id}/ack` | secretary of the org or above, admin | acknowledge |
 //! | `GET /`, `GET /assets/{*path}` | anyone | the web cockpit (it signs in with a token) |
+//! | `GET /api/v1/openapi.json` | anyone | the OpenAPI 3.1 description of these routes |
 
 mod audit;
 mod auth;
@@ -23,6 +24,7 @@ mod error;
 mod events;
 mod health;
 pub mod metrics;
+pub mod openapi;
 mod queries;
 mod sql;
 mod warnings;
@@ -45,7 +47,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use warehouse::Warehouse;
 
-pub use error::ApiError;
+pub use error::{ApiError, query_params};
 
 use crate::auth::{Caller, Maskings, Tokens};
 use crate::config::Config;
@@ -116,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/queries", get(queries::list))
         .route("/warnings", get(warnings::list))
         .route("/warnings/{id}/ack", post(warnings::acknowledge))
+        .route("/openapi.json", get(openapi::openapi_json))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new().gzip(true))
         .layer(axum::middleware::from_fn_with_state(

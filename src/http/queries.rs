@@ -13,6 +13,13 @@ use warehouse::read_models::{LIVE_SCHEMA, MODELS_TABLE};
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Permission};
 
+/// The SQL files of `queries/` with each model's source and live name.
+#[utoipa::path(get, path = "/api/v1/queries", tag = "sql",
+    responses(
+        (status = 200, description = "The queries", body = super::openapi::QueriesBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Sql)?;
     let catalog = app.warehouse.catalog();

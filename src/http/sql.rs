@@ -6,6 +6,7 @@
 //! by the `Accept` header.
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -33,16 +34,36 @@ enum Answer {
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
+/// Read-only SQL in the caller's scope and masking, bounded in rows, bytes, time and
+/// memory; every query audited.
+#[utoipa::path(post, path = "/api/v1/sql", tag = "sql",
+    params(("format" = Option<super::openapi::SqlFormat>, Query, description = "`json` (default), `csv` or `arrow`; else the `Accept` header decides")),
+    request_body(content(
+        (String = "text/plain"),
+        (super::openapi::SqlRequestBody = "application/json")),
+        description = "One SELECT / WITH / EXPLAIN / SHOW / DESCRIBE statement"),
+    responses(
+        (status = 200, description = "The rows (`X-Truncated: true` when cut)",
+            content(
+                (super::openapi::SqlAnswerBody = "application/json"),
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.apache.arrow.stream"))),
+        (status = 400, description = "Bad request: the parameter or body named in `field`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid events (one entry each in `errors`), or a query over its time or memory limit", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody),
+        (status = 503, description = "Commit failed, shutting down, or every place for bounded work is busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn run(
     State(app): State<AppState>,
     caller: Caller,
-    Query(params): Query<SqlParams>,
+    params: Result<Query<SqlParams>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let mut note = AuditNote::default();
     let started = std::time::Instant::now();
-    let answer = run_query(&app, &caller, &params, &headers, &body, &mut note).await;
+    let answer = run_query(&app, &caller, params, &headers, &body, &mut note).await;
     let status = match &answer {
         Ok(_) => "ok",
         Err(e) => e.error,
@@ -57,12 +78,13 @@ pub async fn run(
 async fn run_query(
     app: &AppState,
     caller: &Caller,
-    params: &SqlParams,
+    params: Result<Query<SqlParams>, QueryRejection>,
     headers: &HeaderMap,
     body: &[u8],
     note: &mut AuditNote,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Sql)?;
+    let params = super::query_params(params)?;
     let answer = negotiate(params.format.as_deref(), headers)?;
     let sql = read_sql(headers, body)?;
     note.target = sql.clone();

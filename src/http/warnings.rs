@@ -9,6 +9,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use dashboards::{Acknowledger, WarningQuery};
@@ -27,12 +28,28 @@ pub struct WarningParams {
     rule: Option<String>,
 }
 
+/// Warnings in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings",
+    params(
+        ("org" = Option<String>, Query, description = "An org in the caller's scope (default: the scope's root)"),
+        ("status" = Option<super::openapi::WarningStatus>, Query, description = "`open` (default), `acknowledged`, `resolved` or `all`"),
+        ("severity" = Option<super::openapi::Severity>, Query, description = "`notice`, `warning` or `critical`"),
+        ("rule" = Option<String>, Query, description = "A rule of `queries/warnings/`")),
+    responses(
+        (status = 200, description = "The warnings", body = super::openapi::WarningsBody),
+        (status = 400, description = "Bad request: the parameter or body named in `field`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 404, description = "Unknown (or outside the caller's scope)", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody),
+        (status = 503, description = "Commit failed, shutting down, or every place for bounded work is busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
-    Query(params): Query<WarningParams>,
+    params: Result<Query<WarningParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::View)?;
+    let params = super::query_params(params)?;
     let org = params.org.unwrap_or_else(|| caller.scope.clone());
     caller.check_org(&app, &org)?;
     let query = WarningQuery {
@@ -51,6 +68,19 @@ struct AckBody {
     note: Option<String>,
 }
 
+/// Acknowledge a warning (its org's secretary, or one above, or an admin).
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/ack", tag = "warnings",
+    params(("id" = String, Path, description = "The warning's id")),
+    request_body(content((super::openapi::AckBody = "application/json")), description = "An optional note"),
+    responses(
+        (status = 200, description = "The warning, acknowledged", body = Object),
+        (status = 400, description = "Bad request: the parameter or body named in `field`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
+        (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 404, description = "Unknown (or outside the caller's scope)", body = super::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody),
+        (status = 503, description = "Commit failed, shutting down, or every place for bounded work is busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn acknowledge(
     State(app): State<AppState>,
     caller: Caller,

@@ -7,10 +7,19 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 
+/// The web cockpit's page (it signs in with a token and calls the API).
+#[utoipa::path(get, path = "/", tag = "service", security(()),
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)))]
 pub async fn index() -> Result<Response, ApiError> {
     serve("index.html", "no-cache")
 }
 
+/// A file of the web cockpit (scripts, styles, fonts).
+#[utoipa::path(get, path = "/assets/{path}", tag = "service", security(()),
+    params(("path" = String, Path, description = "The file under `dashboards/web/`")),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "Unknown (or outside the caller's scope)", body = super::openapi::ErrorBody)))]
 pub async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
     serve(&path, "public, max-age=3600")
 }

@@ -12,6 +12,7 @@
 //! - `warnings`: the warning lifecycle, digest mail over real SMTP, ack over HTTP;
 //! - `snapshots`: insta snapshots of the dashboard JSON of the fixed-seed demo;
 //! - `metrics`: `/metrics` through Prometheus' parser, its counters moving with the work;
+//! - `openapi`: schemathesis against `/api/v1/openapi.json` and the running server;
 //! - `pg`: the Postgres wire with psql, psycopg and pandas, against the HTTP answers;
 //! - `migrate`: a table written by an earlier version gains the typed payload columns;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
@@ -26,6 +27,7 @@ mod fixed_demo;
 mod ingest;
 mod metrics;
 mod migrate;
+mod openapi;
 mod pg;
 mod scoped;
 mod security;
