@@ -115,12 +115,24 @@ pub struct SqlSettings {
 }
 
 /// Prometheus metrics: `[metrics]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
+    /// Count at all: `false` installs no recorder (every count is a no-op) and
+    /// `/metrics` answers 404; for measuring what the counting costs.
+    pub enabled: bool,
     /// A separate address serving `GET /metrics` without a token (for a scraper on a
     /// private network); empty = only the main listener's `/metrics`, with an admin token.
     pub listen: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: String::new(),
+        }
+    }
 }
 
 /// The Postgres wire protocol (`psql`, DBeaver, ODBC, psycopg): `[pg]`.

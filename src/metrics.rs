@@ -11,7 +11,8 @@
 //! | `dangjian_ingest_events_total`, `dangjian_ingest_bytes_total` | counter | |
 //! | `dangjian_ingest_commit_seconds`, `dangjian_ingest_events_per_commit` | histogram | |
 //! | `dangjian_ingest_compactions_total` | counter | |
-//! | `dangjian_sql_queries_total`, `dangjian_sql_query_seconds` | counter, histogram | `via` (`http`, `pg`), `status` |
+//! | `dangjian_sql_queries_total` | counter | `via` (`http`, `pg`), `status` (`ok` or the error key) |
+//! | `dangjian_sql_query_seconds` | histogram | `via` |
 //! | `dangjian_pg_connections` | gauge | |
 //! | `dangjian_model_refreshes_total`, `dangjian_model_refresh_seconds` | counter, histogram | `model`, `status` |
 //! | `dangjian_model_age_seconds` | gauge (at scrape time) | `model` |
@@ -141,9 +142,10 @@ fn describe() {
     );
 }
 
-/// The text exposition of every series, with the gauges read at scrape time set first.
-pub fn render(app: &AppState) -> String {
-    let handle = install();
+/// The text exposition of every series, with the gauges read at scrape time set first;
+/// `None` when counting is off (`metrics.enabled = false`).
+pub fn render(app: &AppState) -> Option<String> {
+    let handle = HANDLE.get()?;
     let now = app.clock.now();
     for model in app.runner.materialised() {
         if let Some(at) = app
@@ -159,7 +161,7 @@ pub fn render(app: &AppState) -> String {
     if let Some(version) = app.warehouse.events_version() {
         metrics::gauge!("dangjian_events_version").set(version as f64);
     }
-    handle.render()
+    Some(handle.render())
 }
 
 /// Counts one analyst query of a door (`http`, `pg`): its outcome (`ok` or the error

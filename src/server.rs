@@ -118,7 +118,9 @@ pub async fn open_for_ingest(
     config: &Config,
 ) -> Result<(Arc<Warehouse>, Arc<Ingestor>), Box<dyn std::error::Error + Send + Sync>> {
     // Counted from the first event on (the demo's load too).
-    crate::metrics::install();
+    if config.metrics.enabled {
+        crate::metrics::install();
+    }
     let (warehouse, table) = open_warehouse(config).await?;
     let warehouse = Arc::new(warehouse);
     let ingest_config = config.ingest_config(config.clock()?);

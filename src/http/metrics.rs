@@ -18,6 +18,7 @@ use crate::auth::{Caller, Role};
         (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
         (status = 401, description = "No token, or an unknown, expired or revoked one", body = super::openapi::ErrorBody),
         (status = 403, description = "The role may not do this, or the org is outside the caller's scope", body = super::openapi::ErrorBody),
+        (status = 404, description = "Metrics are off (`metrics.enabled = false`)", body = super::openapi::ErrorBody),
         (status = 429, description = "Too many queries of this token, or failed sign-ins from this address (`Retry-After`)", body = super::openapi::ErrorBody)))]
 pub async fn scrape(State(app): State<AppState>, caller: Caller) -> Response {
     if caller.role != Role::Admin {
@@ -37,11 +38,19 @@ pub async fn open_scrape(State(app): State<AppState>) -> Response {
 }
 
 fn exposition(app: &AppState) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        crate::metrics::render(app),
-    )
-        .into_response()
+    match crate::metrics::render(app) {
+        Some(text) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "metrics_off",
+            "metrics are off on this server (metrics.enabled = false)",
+        )
+        .into_response(),
+    }
 }
 
 /// Counts a routed request by method, route pattern and status, with its latency.
