@@ -242,16 +242,15 @@ class Recorder:
             self.connect_failures[key] = self.connect_failures.get(key, 0) + 1
 
 
-def pg_client(args, org_ids, offset, barrier, recorder, deadline_box):
+def pg_client(args, org_ids, offset, start_line, recorder):
     latencies, failures = [], {}
     try:
         conn = pg_connect(args)
     except psycopg.Error as error:
         recorder.connect_failed(sqlstate_key(error) + f": {error}".splitlines()[0])
-        barrier.wait()
+        start_line.wait()
         return
-    barrier.wait()
-    deadline = deadline_box[0]
+    deadline = start_line.wait()
     i = offset
     try:
         while time.perf_counter() < deadline:
@@ -276,15 +275,20 @@ def pg_client(args, org_ids, offset, barrier, recorder, deadline_box):
         recorder.add(latencies, failures)
 
 
-def http_client(http_endpoint, org_ids, offset, barrier, recorder, deadline_box):
+def http_client(http_endpoint, org_ids, offset, start_line, recorder):
     latencies, failures = [], {}
     queries = [
         SMALL_QUERY.replace("%s", "'" + str(org_id).replace("'", "''") + "'")
         for org_id in org_ids
     ]
     conn = http_endpoint.connect(timeout=60)
-    barrier.wait()
-    deadline = deadline_box[0]
+    try:
+        conn.connect()
+    except OSError as error:
+        recorder.connect_failed(f"{type(error).__name__}: {error}")
+        start_line.wait()
+        return
+    deadline = start_line.wait()
     i = offset
     try:
         while time.perf_counter() < deadline:
@@ -313,22 +317,35 @@ def http_client(http_endpoint, org_ids, offset, barrier, recorder, deadline_box)
         recorder.add(latencies, failures)
 
 
+class Start:
+    """The clients connect first; the clock starts once all are ready."""
+
+    def __init__(self, clients):
+        self.ready = threading.Barrier(clients + 1)
+        self.go = threading.Event()
+        self.deadline = 0.0
+
+    def wait(self):
+        """Called by each client once connected; returns the deadline."""
+        self.ready.wait()
+        self.go.wait()
+        return self.deadline
+
+
 def run_clients(args, target, make_args):
     """Runs `--clients` threads of `target` for `--seconds`; returns (recorder, seconds)."""
     recorder = Recorder()
-    # The clients connect first; the clock starts once all are ready.
-    deadline_box = [0.0]
-    barrier = threading.Barrier(args.clients + 1)
+    start_line = Start(args.clients)
     threads = [
-        threading.Thread(target=target, args=make_args(n, barrier, recorder, deadline_box))
+        threading.Thread(target=target, args=make_args(n, start_line, recorder))
         for n in range(args.clients)
     ]
     for thread in threads:
         thread.start()
-    deadline_box[0] = time.perf_counter() + 3600  # set for real just below
+    start_line.ready.wait()
     start = time.perf_counter()
-    deadline_box[0] = start + args.seconds
-    barrier.wait()
+    start_line.deadline = start + args.seconds
+    start_line.go.set()
     for thread in threads:
         thread.join()
     return recorder, time.perf_counter() - start
@@ -367,19 +384,19 @@ def part_small(args, http_endpoint):
     pg, pg_s = run_clients(
         args,
         pg_client,
-        lambda n, barrier, rec, box: (args, org_ids, n * 7, barrier, rec, box),
+        lambda n, start_line, rec: (args, org_ids, n * 7, start_line, rec),
     )
     web, web_s = run_clients(
         args,
         http_client,
-        lambda n, barrier, rec, box: (http_endpoint, org_ids, n * 7, barrier, rec, box),
+        lambda n, start_line, rec: (http_endpoint, org_ids, n * 7, start_line, rec),
     )
 
     print(
         f"   {'path':<22} {'queries':>9} {'q/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
         f"{'p99 ms':>7} {'max ms':>8} {'p99<20ms':>8} {'failures':>8}"
     )
-    print(latency_row("Postgres wire (psycopg)", pg, pg_s).replace("   Postgres wire (psycopg)", "   Postgres wire (psycopg)", 1))
+    print(latency_row("Postgres wire (psycopg)", pg, pg_s))
     print(latency_row("HTTP JSON (keep-alive)", web, web_s))
 
     busy = False
