@@ -59,6 +59,10 @@ P99_GOAL_MS = 20.0
 FAILURE_PAUSE_S = 0.005
 
 
+def size(count):
+    return f"{count / 1e6:.1f} MB" if count >= 1e6 else f"{count / 1e3:.1f} kB"
+
+
 def fail(message):
     print(f"\nERROR: {message}", file=sys.stderr)
     sys.exit(2)
@@ -197,9 +201,9 @@ def part_large(args, http_endpoint):
     table = [
         ("psycopg 3, Postgres wire (text)", pg_rows, f"{pg_rows:,} rows", pg_s,
          "execute + fetchall"),
-        ("HTTP JSON", json_rows, f"{json_rows:,} rows, {json_bytes / 1e6:.1f} MB", json_s,
+        ("HTTP JSON", json_rows, f"{json_rows:,} rows, {size(json_bytes)}", json_s,
          "request + json.loads"),
-        ("HTTP Arrow IPC stream", json_rows, f"{arrow_bytes / 1e6:.1f} MB", arrow_s,
+        ("HTTP Arrow IPC stream", json_rows, size(arrow_bytes), arrow_s,
          "download only, not decoded (no pyarrow)"),
     ]
     print(f"   {'path':<33} {'got':>22} {'seconds':>8} {'rows/s':>11} {'vs JSON':>8}  timed")
@@ -365,7 +369,7 @@ def latency_row(name, recorder, seconds):
     top = values[-1] * 1000 if values else float("nan")
     goal = "-" if not values else ("yes" if ms[2] < P99_GOAL_MS else "NO")
     return (
-        f"   {name:<22} {len(values):>9,} {len(values) / seconds:>9,.0f} "
+        f"   {name:<23} {len(values):>9,} {len(values) / seconds:>9,.0f} "
         f"{ms[0]:>7.2f} {ms[1]:>7.2f} {ms[2]:>7.2f} {top:>8.2f} {goal:>8} "
         f"{sum(recorder.failures.values()):>8,}"
     )
@@ -393,7 +397,7 @@ def part_small(args, http_endpoint):
     )
 
     print(
-        f"   {'path':<22} {'queries':>9} {'q/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
+        f"   {'path':<23} {'queries':>9} {'q/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
         f"{'p99 ms':>7} {'max ms':>8} {'p99<20ms':>8} {'failures':>8}"
     )
     print(latency_row("Postgres wire (psycopg)", pg, pg_s))
