@@ -132,6 +132,8 @@ pub struct App {
     pub state: AppState,
     /// The Postgres wire's listener, once bound (`pg.listen`).
     pg: Option<crate::pg::PgListener>,
+    /// The listener of `/metrics` without a token, once bound (`metrics.listen`).
+    metrics: Option<TcpListener>,
     /// Where the tokens are read again from while serving: the config file and the
     /// `--set` overrides it was loaded with.
     reload: Option<(PathBuf, Vec<Setting>)>,
@@ -188,6 +190,7 @@ impl App {
         Ok(Self {
             reload: None,
             pg: None,
+            metrics: None,
             state: AppState {
                 config: Arc::new(config),
                 clock,
@@ -225,10 +228,19 @@ impl App {
         Ok(self)
     }
 
-    /// Binds the Postgres wire protocol's address (`pg.listen`; nothing when empty), so
-    /// that the banner can name it and [`App::serve`] serves it.
+    /// Binds the addresses besides the HTTP one: the Postgres wire protocol's
+    /// (`pg.listen`) and that of `/metrics` without a token (`metrics.listen`), each
+    /// nothing when empty; so that they answer once the banner is printed, and
+    /// [`App::serve`] serves them.
     pub async fn bind_pg(mut self) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         self.pg = crate::pg::PgListener::bind(&self.state.config.pg).await?;
+        let address = &self.state.config.metrics.listen;
+        if !address.is_empty() {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("metrics.listen `{address}`: {e}"))?;
+            self.metrics = Some(listener);
+        }
         Ok(self)
     }
 
@@ -325,22 +337,19 @@ impl App {
             .reload
             .map(|(file, sets)| tokio::spawn(reload_tokens(state.clone(), file, sets)));
         let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-        let metrics = if state.config.metrics.listen.is_empty() {
-            None
-        } else {
-            let address = &state.config.metrics.listen;
-            let listener = TcpListener::bind(address)
-                .await
-                .map_err(|e| format!("metrics.listen `{address}`: {e}"))?;
-            tracing::info!(address = %listener.local_addr()?, "metrics served without a token");
-            let router = http::metrics::open_router(state.clone());
-            Some(tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        metrics_stopped.await.ok();
-                    })
-                    .await
-            }))
+        let metrics = match self.metrics {
+            Some(listener) => {
+                tracing::info!(address = %listener.local_addr()?, "metrics served without a token");
+                let router = http::metrics::open_router(state.clone());
+                Some(tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(async move {
+                            metrics_stopped.await.ok();
+                        })
+                        .await
+                }))
+            }
+            None => None,
         };
         let (stop_pg, pg_stopped) = tokio::sync::oneshot::channel::<()>();
         let pg = self.pg.map(|pg| {
