@@ -191,7 +191,11 @@ async fn psql_reads_what_http_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn psql_errors_have_their_sqlstate_and_the_session_goes_on() {
-    let (_scratch, server) = fixture_server("pg-errors", "[sql]\ntimeout_secs = 1\n").await;
+    let (_scratch, server) = fixture_server(
+        "pg-errors",
+        "[sql]\ntimeout_secs = 2\nmemory_limit_bytes = 20000000\nspill_dir = \"off\"\n",
+    )
+    .await;
     let marker = format!("SELECT 42 AS audited_{}", uuid::Uuid::now_v7().simple());
     let run = psql(
         &server,
@@ -207,11 +211,14 @@ async fn psql_errors_have_their_sqlstate_and_the_session_goes_on() {
             "-c",
             "SELECT count(*) FROM generate_series(1, 20000000000)",
             "-c",
+            "SELECT v, count(*) AS n FROM (SELECT value % 1000000 AS v FROM generate_series(1, 4000000)) \
+             GROUP BY v ORDER BY v DESC",
+            "-c",
             &marker,
         ],
     );
     let errors = stderr(&run);
-    for code in ["25006", "42601", "57014"] {
+    for code in ["25006", "42601", "57014", "53200"] {
         assert!(errors.contains(code), "no {code} in: {errors}");
     }
     assert_eq!(errors.matches("25006").count(), 2, "{errors}");

@@ -138,6 +138,26 @@ with connect(TOKEN, autocommit=True) as conn:
     assert one == 1
     print("ok   the session goes on after the errors")
 
+# A cancel request (psql's Ctrl-C, psycopg's cancel()) stops a running query with 57014,
+# long before the time limit, and the session goes on.
+import threading
+import time
+with connect(TOKEN, autocommit=True) as conn:
+    timer = threading.Timer(1.0, conn.cancel)
+    timer.start()
+    started = time.monotonic()
+    try:
+        conn.execute("SELECT count(*) FROM generate_series(1, 20000000000)").fetchall()
+        print("FAIL the runaway query was not cancelled")
+        sys.exit(1)
+    except psycopg.Error as e:
+        took = time.monotonic() - started
+        assert e.sqlstate == "57014", f"cancelled with SQLSTATE {e.sqlstate}: {e}"
+        assert took < 10, f"the cancel took {took:.1f} s"
+        print(f"ok   a cancel request stops the query in {took:.1f} s with 57014")
+    (two,) = conn.execute("SELECT 2").fetchone()
+    assert two == 2
+
 # A wrong token is refused.
 try:
     connect("not-a-token").close()
