@@ -252,11 +252,7 @@ async fn counters_move_with_the_work() {
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_listen_serves_without_a_token() {
     let scratch = Scratch::new("metrics-listen");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::warnings::free_port();
     let server = Server::spawn(
         &scratch.0,
         &format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),

@@ -82,7 +82,8 @@ impl Drop for Smtp {
     }
 }
 
-fn free_port() -> u16 {
+/// A port free now on loopback (for a server a test starts on it).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
