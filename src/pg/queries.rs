@@ -339,6 +339,28 @@ fn setting_rows(name: &str, value: &str) -> PgWireResult<QueryResult> {
     })
 }
 
+/// What the server answers itself, in either protocol: savepoints and its own settings.
+fn own_answer(
+    statement: &Statement,
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> Option<PgWireResult<Response>> {
+    if let Some(done) = savepoint(statement) {
+        return Some(Ok(done));
+    }
+    let (name, value) = own_setting(statement)?;
+    Some(
+        setting_rows(name, &value)
+            .and_then(|rows| encode(rows, format, options))
+            .map(Response::Query),
+    )
+}
+
+/// How the client asked values to be written (`DateStyle`, `extra_float_digits`, …).
+fn format_options<C: ClientInfo + ?Sized>(client: &C) -> Arc<FormatOptions> {
+    Arc::new(FormatOptions::from_client_metadata(client.metadata()))
+}
+
 /// Statements that are not reads of data but talk to the session: the hooks answer them.
 fn is_for_hooks(statement: &Statement) -> bool {
     matches!(
@@ -374,13 +396,10 @@ impl PgQueries {
         let outcome = self.run_bounded(client, who, query).await;
         audit.outcome(match &outcome {
             Ok(result) => (200, None, Some(result.rows as u64)),
-            Err(Refusal::Query(_, api)) => (api.status.as_u16(), Some(api.error), None),
-            Err(Refusal::Busy(_)) => (429, Some("too_many_queries"), None),
+            Err((_, api)) => (api.status.as_u16(), Some(api.error), None),
         });
         drop(audit);
-        let result = outcome.map_err(|refusal| match refusal {
-            Refusal::Query(error, _) | Refusal::Busy(error) => error,
-        })?;
+        let result = outcome.map_err(|(error, _)| error)?;
         tracing::info!(
             rows = result.rows,
             truncated = result.truncated,
@@ -409,11 +428,12 @@ impl PgQueries {
         client: &C,
         who: &PgCaller,
         query: ReadQuery,
-    ) -> Result<QueryResult, Refusal> {
+    ) -> Result<QueryResult, (PgWireError, ApiError)> {
+        // The token's share of places, as over HTTP (429 there, 53000 here).
         let _slot = self
             .state
             .slot(&who.caller)
-            .map_err(|api| Refusal::Busy(user_error("53000", api.message)))?;
+            .map_err(|api| (user_error("53000", api.message.clone()), api))?;
         let mut limits = self.state.config.sql_limits();
         if let Some(timeout) = statement_timeout(client) {
             limits.timeout = limits.timeout.min(timeout);
@@ -427,10 +447,7 @@ impl PgQueries {
             .warehouse
             .query_over(session, query, &limits)
             .await
-            .map_err(|e| {
-                let (pg, api) = query_error(e);
-                Refusal::Query(pg, api)
-            })
+            .map_err(query_error)
     }
 
     /// `DECLARE name CURSOR FOR query`: the query runs now, bounded like any other;
@@ -466,7 +483,7 @@ impl PgQueries {
             let result = self
                 .run(client, who, ReadQuery::Sql(query.clone()), &query)
                 .await?;
-            let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+            let options = format_options(client);
             // Described as its rows, for the `Describe` of the portal and of each FETCH.
             let schema = readable_schema(&result.schema);
             let rows = rows_plan(&schema)?;
@@ -617,12 +634,6 @@ fn rows_plan(schema: &SchemaRef) -> PgWireResult<LogicalPlan> {
     ))
 }
 
-/// Why a read did not answer.
-enum Refusal {
-    Query(PgWireError, ApiError),
-    Busy(PgWireError),
-}
-
 /// The audit row of one statement over the wire, written when dropped: as cancelled
 /// (499) unless an outcome was set.
 struct Audit<'a> {
@@ -734,15 +745,9 @@ impl SimpleQueryHandler for PgQueries {
         }
         let mut responses = Vec::with_capacity(statements.len());
         for statement in statements {
+            let own = own_answer(&statement, &Format::UnifiedText, format_options(client));
             let answer = match &statement {
-                s if savepoint(s).is_some() => Ok(savepoint(s).expect("a savepoint")),
-                s if own_setting(s).is_some() => {
-                    let (name, value) = own_setting(s).expect("a setting");
-                    let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-                    setting_rows(name, &value)
-                        .and_then(|rows| encode(rows, &Format::UnifiedText, options))
-                        .map(Response::Query)
-                }
+                _ if own.is_some() => own.expect("answered above"),
                 Statement::Declare { stmts } => self.declare(client, &who, stmts).await,
                 Statement::Copy { .. } => self.copy_out(client, &who, &statement).await,
                 s if is_for_hooks(s) => self.hooked_simple(client, &who, &statement).await,
@@ -752,11 +757,8 @@ impl SimpleQueryHandler for PgQueries {
                         .run(client, &who, ReadQuery::Sql(text.clone()), &text)
                         .await
                     {
-                        Ok(result) => {
-                            let options =
-                                Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-                            encode(result, &Format::UnifiedText, options).map(Response::Query)
-                        }
+                        Ok(result) => encode(result, &Format::UnifiedText, format_options(client))
+                            .map(Response::Query),
                         Err(e) => Err(e),
                     }
                 }
@@ -932,17 +934,9 @@ impl ExtendedQueryHandler for PgQueries {
             return Ok(Response::EmptyQuery);
         };
         let who = caller_of(client)?;
-        if let Some(done) = savepoint(statement) {
-            return Ok(done);
-        }
-        if let Some((name, value)) = own_setting(statement) {
-            let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-            return encode(
-                setting_rows(name, &value)?,
-                &portal.result_column_format,
-                options,
-            )
-            .map(Response::Query);
+        let format = &portal.result_column_format;
+        if let Some(answer) = own_answer(statement, format, format_options(client)) {
+            return answer;
         }
         if let Statement::Declare { stmts } = statement {
             return self.declare(client, &who, stmts).await;
@@ -967,7 +961,6 @@ impl ExtendedQueryHandler for PgQueries {
             .replace_params_with_values(&params)
             .map_err(|e| user_error("22023", e.to_string()))?;
         let result = self.run(client, &who, ReadQuery::Plan(plan), text).await?;
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-        encode(result, &portal.result_column_format, options).map(Response::Query)
+        encode(result, format, format_options(client)).map(Response::Query)
     }
 }
