@@ -80,7 +80,7 @@ pub async fn serve_command(
     let app = App::build(config)
         .await?
         .with_reload(file, [sets.to_vec(), args.as_sets()].concat())?
-        .bind_pg()
+        .bind_listeners()
         .await?;
     let listener = TcpListener::bind(&app.state.config.listen).await?;
     app.print_banner(&listener, &[])?;
@@ -232,7 +232,9 @@ impl App {
     /// (`pg.listen`) and that of `/metrics` without a token (`metrics.listen`), each
     /// nothing when empty; so that they answer once the banner is printed, and
     /// [`App::serve`] serves them.
-    pub async fn bind_pg(mut self) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn bind_listeners(
+        mut self,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         self.pg = crate::pg::PgListener::bind(&self.state.config.pg).await?;
         let address = &self.state.config.metrics.listen;
         if !address.is_empty() {

@@ -122,7 +122,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[Setting], args: DemoArgs)
         print_tokens(None, &tokens, &args.data_dir);
         return Ok(());
     }
-    let app = app.bind_pg().await?;
+    let app = app.bind_listeners().await?;
     let listener = TcpListener::bind(&app.state.config.listen).await?;
     let url = app.public_url(&listener)?;
     app.print_banner(&listener, &[])?;

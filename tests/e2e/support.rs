@@ -208,7 +208,7 @@ impl Server {
                     .unwrap_or_else(|e| panic!("the server does not start: {e}"))
                     .with_reload(Some(&file), sets)
                     .unwrap()
-                    .bind_pg()
+                    .bind_listeners()
                     .await
                     .unwrap();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
