@@ -147,3 +147,32 @@ async fn the_postgres_wire_admits_whom_sql_admits() {
         }
     }
 }
+
+/// The service endpoints of the operators: `/metrics` for admins only (every other
+/// token 403, an expired one and none 401), the OpenAPI description for anyone.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_for_admins_and_the_description_for_anyone() {
+    let scratch = Scratch::new("access-service");
+    let server = Server::start(&scratch.0, "");
+    for (token, role, _) in crate::support::TOKENS {
+        let expected = if *token == crate::support::EXPIRED {
+            401
+        } else if *role == "admin" {
+            200
+        } else {
+            403
+        };
+        let response = server
+            .client
+            .get(format!("{}/metrics", server.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{token} /metrics");
+        let (status, doc) = server.get(token, "/api/v1/openapi.json").await;
+        assert_eq!((status, &doc["openapi"]), (200, &json!("3.1.0")), "{token}");
+    }
+    assert_eq!(server.get_public("/metrics").await.0, 401);
+    assert_eq!(server.get_public("/api/v1/openapi.json").await.0, 200);
+}
