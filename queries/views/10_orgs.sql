@@ -3,6 +3,11 @@
 -- description: The organisation tree (学校党委 → 学院党委 → 党支部 → 党小组) with each org's
 --   current name, parent, secretary (书记) and the election of its committee.
 --   One row per org; an org created twice keeps its first creation.
+--   A projection: kept as a table from each commit's `org.*` events (only the orgs they
+--   touch are computed again); `live.orgs` computes it from every event.
+-- projection.key: org_id
+-- projection.events: org.%
+-- projection.masked: secretary_name = org.secretary_appointed.name, secretary_email = org.secretary_appointed.email
 CREATE VIEW orgs AS
 WITH created AS (
     SELECT org_id,

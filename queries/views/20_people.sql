@@ -5,6 +5,11 @@
 --   their current development stage and the date of every milestone of the pipeline.
 --   stage: none (registered only) / applicant / activist / development_target /
 --   probationary / full_member. status: active / transferred_out / left.
+--   A projection: kept as a table from each commit's `member.*` events (only the people
+--   they touch are computed again); `live.people` computes it from every event.
+-- projection.key: member_id
+-- projection.events: member.%
+-- projection.masked: name = member.registered.name, student_no = member.registered.student_no, email = member.registered.email, phone = member.registered.phone, birth_date = member.registered.birth_date
 CREATE VIEW people AS
 WITH reg AS (
     SELECT member_id, org_id,

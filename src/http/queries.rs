@@ -1,8 +1,10 @@
 //! `GET /api/v1/queries`: the SQL files of `queries/` (views, models, statistics,
 //! warning rules) with their headers, for the SQL console to start from, and what each
 //! name reads: a model with a table answers from it (`"source": "table"`, as of
-//! `refreshed_at`), every view and model is computed live under `live.<name>`, and the
-//! `models` catalogue lists them all (see `warehouse::read_models`).
+//! `refreshed_at`), a projected view (`people`, `orgs`) from its projection while that is
+//! up to date (`"projection": true`, see `warehouse::projections`), every view and model
+//! is computed live under `live.<name>`, and the `models` catalogue lists them all (see
+//! `warehouse::read_models`).
 
 use axum::Json;
 use axum::extract::State;
@@ -23,6 +25,7 @@ use crate::auth::{Caller, Permission};
 pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Sql)?;
     let catalog = app.warehouse.catalog();
+    let whole_tree = app.warehouse.covers_all(&caller.scope);
     let queries: Vec<Value> = catalog
         .all()
         .iter()
@@ -50,6 +53,15 @@ pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Va
             if q.kind != QueryKind::Warning {
                 entry["live"] = json!(format!("{LIVE_SCHEMA}.{}", q.name));
             }
+            if let Some(projection) = app.warehouse.projections().get(&q.name) {
+                // Kept as a table from each commit's events: what whole-tree readers
+                // read while it is up to date; a subtree's readers compute it live.
+                let events = app.warehouse.events_newest();
+                let current = whole_tree && projection.rows_as_of(events).is_some();
+                entry["projection"] = json!(true);
+                entry["source"] = json!(if current { "table" } else { "live" });
+                entry["events_version"] = json!(projection.version());
+            }
             if matches!(q.kind, QueryKind::Metric | QueryKind::Stat) {
                 let table = app.warehouse.read_models().get(&q.name);
                 entry["materialised"] = json!(q.materialise());
@@ -62,8 +74,9 @@ pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Va
             "name": MODELS_TABLE,
             "kind": "catalogue",
             "title": "模型目录",
-            "description": "Every cockpit model: whether its name reads its materialised table \
-                (source 'table', as of refreshed_at) or computes it live, and its live name.",
+            "description": "Every cockpit model and projected view: whether its name reads its \
+                table (source 'table': a model as of refreshed_at, a projection as of the events \
+                version it reflects) or computes it live, and its live name.",
             "sql": format!("SELECT * FROM {MODELS_TABLE}"),
         })))
         .collect();

@@ -14,6 +14,7 @@
 //! - `metrics`: `/metrics` through Prometheus' parser, its counters moving with the work;
 //! - `openapi`: schemathesis against `/api/v1/openapi.json` and the running server;
 //! - `pg`: the Postgres wire with psql, psycopg and pandas, against the HTTP answers;
+//! - `projections`: `people` and `orgs` kept as tables, row for row against the live views;
 //! - `migrate`: a table written by an earlier version gains the typed payload columns;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
@@ -29,6 +30,7 @@ mod metrics;
 mod migrate;
 mod openapi;
 mod pg;
+mod projections;
 mod scoped;
 mod security;
 mod slt;

@@ -94,5 +94,23 @@ async fn demo_dashboards_match_their_snapshots() {
         redact(&mut body);
         insta::assert_json_snapshot!(format!("{dashboard}_{level}"), body);
     }
+
+    // The projections of the demo against the live views, row for row.
+    let of_role = |role: &str| -> String {
+        let t = tokens.iter().find(|t| t["role"] == role);
+        t.unwrap_or_else(|| panic!("no demo token of role `{role}`"))["token"]
+            .as_str()
+            .unwrap()
+            .into()
+    };
+    let (admin, analyst) = (of_role("admin"), of_role("analyst"));
+    crate::projections::compare(
+        &server,
+        &admin,
+        &[&admin, &analyst, &leader],
+        &[],
+        "the demo",
+    )
+    .await;
     assert_eq!(server.terminate(), Some(0));
 }

@@ -301,6 +301,30 @@ impl PersonalFields {
         changed.then(|| Value::Object(object).to_string())
     }
 
+    /// The personal field `field` of `event_type`, if it is one.
+    pub fn field(&self, event_type: &str, field: &str) -> Option<PersonalField> {
+        self.by_type
+            .get(event_type)?
+            .iter()
+            .find(|f| f.field == field)
+            .copied()
+    }
+
+    /// One value of a personal field of kind `kind` as `treatment` shows it (`None`: not
+    /// shown), as [`Self::mask`] treats it inside a payload.
+    pub fn mask_text(
+        &self,
+        kind: PersonalKind,
+        treatment: Treatment,
+        text: &str,
+        person: Option<&str>,
+    ) -> Option<String> {
+        match self.treat(kind, treatment, text, person) {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
     fn treat(
         &self,
         kind: PersonalKind,
@@ -618,6 +642,80 @@ impl ScalarUDFImpl for MaskPayload {
             DataType::Utf8View => Arc::new(values.collect::<StringViewArray>()),
             _ => Arc::new(values.collect::<StringArray>()),
         }))
+    }
+}
+
+/// `mask_value(value, person)`: one personal field, already out of its payload (a column
+/// of a projection such as `people.name`), as a role may see it — what
+/// [`MaskPayload`] does to the same field inside the payload, so a projection read
+/// through it answers what the view computed over the reader's masked events would.
+#[derive(Debug)]
+pub(crate) struct MaskValue {
+    fields: Arc<PersonalFields>,
+    kind: PersonalKind,
+    treatment: Treatment,
+    signature: Signature,
+}
+
+impl PartialEq for MaskValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.treatment == other.treatment
+            && Arc::ptr_eq(&self.fields, &other.fields)
+    }
+}
+impl Eq for MaskValue {}
+impl std::hash::Hash for MaskValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.kind, self.treatment).hash(state);
+    }
+}
+
+impl MaskValue {
+    pub(crate) fn udf(
+        fields: Arc<PersonalFields>,
+        kind: PersonalKind,
+        treatment: Treatment,
+    ) -> ScalarUDF {
+        ScalarUDF::new_from_impl(Self {
+            fields,
+            kind,
+            treatment,
+            signature: Signature::any(2, Volatility::Immutable),
+        })
+    }
+}
+
+impl ScalarUDFImpl for MaskValue {
+    fn name(&self) -> &str {
+        "mask_value"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let rows = args.number_rows;
+        let [value, person] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal(
+                "mask_value takes two arguments".into(),
+            ));
+        };
+        let (value, person) = (text_array(value, rows)?, text_array(person, rows)?);
+        let (value, person) = (Texts::of(&value), Texts::of(&person));
+        let masked: StringArray = (0..rows)
+            .map(|i| {
+                let text = value.get(i)?;
+                self.fields
+                    .mask_text(self.kind, self.treatment, text, person.get(i))
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(masked)))
     }
 }
 

@@ -75,21 +75,32 @@ impl LiveTable {
     /// Waits until the newest acknowledged version is published.
     async fn caught_up(&self) -> Result<()> {
         let target = *self.acknowledged.lock().expect("live table lock poisoned");
+        self.wait_for_version(target).await
+    }
+
+    pub fn version(&self) -> Option<u64> {
+        self.current.borrow().version
+    }
+
+    /// The newest version a query may be asked to see: acknowledged or published.
+    pub fn newest(&self) -> Option<u64> {
+        let acknowledged = *self.acknowledged.lock().expect("live table lock poisoned");
+        acknowledged.max(self.version())
+    }
+
+    /// Waits until `version` (or a newer one) is published.
+    pub async fn wait_for_version(&self, version: Option<u64>) -> Result<()> {
         let mut published = self.current.subscribe();
-        match tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| p.version >= target)).await
+        match tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| p.version >= version)).await
         {
             Ok(Ok(_)) => Ok(()),
             _ => Err(DataFusionError::Execution(format!(
                 "events version {} is committed but not readable yet (the writer has not \
                  published it within {} s); try again",
-                target.unwrap_or_default(),
+                version.unwrap_or_default(),
                 PUBLISH_WAIT.as_secs()
             ))),
         }
-    }
-
-    pub fn version(&self) -> Option<u64> {
-        self.current.borrow().version
     }
 
     fn provider(&self) -> Arc<dyn TableProvider> {

@@ -11,8 +11,9 @@
 //! | `attendance_rates` (a model with a table) | its table, as of its last refresh, cut to the reader's scope |
 //! | `attendance_rates` (a model never refreshed) | the live computation, as `live.attendance_rates` |
 //! | `live.attendance_rates`, `live.people`, … | the live computation over the reader's `events` |
-//! | `people`, `orgs`, … (views) | the live computation (projections come later) |
-//! | `models` | one row per model: whether it reads a table, its version and `refreshed_at` |
+//! | `people`, `orgs` (projections, see [`crate::projections`]) | the projection while it is up to date (readers of the whole tree, masked for their role), else live |
+//! | `member_months`, … (other views) | the live computation |
+//! | `models` | one row per model and projection: whether it reads a table, its version and `refreshed_at` |
 //!
 //! A table is cut to the scope by its rows' `org_id` (and `member_id`, where it has one:
 //! a transferred member's rows follow them, as their events do); a model without an
@@ -31,10 +32,12 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::catalog::Session;
 use datafusion::datasource::{MemTable, TableProvider, TableType};
 use datafusion::error::Result as DfResult;
+use datafusion::execution::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::live::LiveTable;
+use crate::projections::Projections;
 use crate::queries::{QueryCatalog, QueryKind};
 
 /// The name of the catalogue table of models in readers' sessions.
@@ -109,6 +112,9 @@ pub struct ModelsCatalogue {
     models: Arc<ReadModels>,
     /// Models whose name reads their table in this session.
     from_table: Vec<String>,
+    /// The projections, for a session whose projected views read them (readers of the
+    /// whole tree), with the `events` they follow.
+    projections: Option<(Arc<Projections>, Arc<LiveTable>)>,
     schema: SchemaRef,
 }
 
@@ -117,6 +123,7 @@ impl ModelsCatalogue {
         catalog: Arc<QueryCatalog>,
         models: Arc<ReadModels>,
         from_table: Vec<String>,
+        projections: Option<(Arc<Projections>, Arc<LiveTable>)>,
     ) -> Self {
         let schema = Arc::new(Schema::new(vec![
             Field::new("name", DataType::Utf8, false),
@@ -136,57 +143,86 @@ impl ModelsCatalogue {
             catalog,
             models,
             from_table,
+            projections,
             schema,
         }
     }
 
     fn batch(&self) -> DfResult<RecordBatch> {
-        let models: Vec<_> = self.catalog.models().collect();
-        let table: Vec<Option<ReadModel>> = models
-            .iter()
-            .map(|m| {
-                self.from_table
-                    .contains(&m.name)
-                    .then(|| self.models.get(&m.name))
-                    .flatten()
-            })
-            .collect();
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                models.iter().map(|m| m.name.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(models.iter().map(
-                |m| match m.kind {
+        /// One row of the catalogue.
+        struct Row<'a> {
+            name: &'a str,
+            kind: &'static str,
+            title: Option<&'a str>,
+            /// Read from its table now.
+            table: bool,
+            materialised: bool,
+            version: Option<u64>,
+            refreshed_at: Option<DateTime<Utc>>,
+        }
+        let mut rows = Vec::new();
+        for m in self.catalog.models() {
+            let read = self
+                .from_table
+                .contains(&m.name)
+                .then(|| self.models.get(&m.name))
+                .flatten();
+            rows.push(Row {
+                name: &m.name,
+                kind: match m.kind {
                     QueryKind::Stat => "stat",
                     _ => "metric",
                 },
-            ))),
-            Arc::new(StringArray::from_iter(
-                models.iter().map(|m| m.get("title")),
-            )),
+                title: m.get("title"),
+                table: read.is_some(),
+                materialised: m.materialise(),
+                version: read.as_ref().and_then(|t| t.version),
+                refreshed_at: read.as_ref().and_then(|t| t.refreshed_at),
+            });
+        }
+        for view in self.catalog.of_kind(QueryKind::View) {
+            let Some((projection, events)) = self
+                .projections
+                .as_ref()
+                .and_then(|(all, events)| Some((all.get(&view.name)?, events)))
+            else {
+                continue;
+            };
+            let current = projection.rows_as_of(events.newest()).is_some();
+            rows.push(Row {
+                name: &view.name,
+                kind: "projection",
+                title: view.get("title"),
+                table: current,
+                materialised: true,
+                // The `events` version its rows reflect; they have no refresh time,
+                // being kept up to date with every commit.
+                version: projection.version(),
+                refreshed_at: None,
+            });
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.name))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.kind))),
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| r.title))),
             Arc::new(StringArray::from_iter_values(
-                table
-                    .iter()
-                    .map(|t| if t.is_some() { "table" } else { "live" }),
+                rows.iter().map(|r| if r.table { "table" } else { "live" }),
             )),
             Arc::new(BooleanArray::from_iter(
-                models.iter().map(|m| Some(m.materialise())),
+                rows.iter().map(|r| Some(r.materialised)),
             )),
             Arc::new(Int64Array::from_iter(
-                table
-                    .iter()
-                    .map(|t| t.as_ref().and_then(|t| t.version).map(|v| v as i64)),
+                rows.iter().map(|r| r.version.map(|v| v as i64)),
             )),
             Arc::new(
-                TimestampMicrosecondArray::from_iter(table.iter().map(|t| {
-                    t.as_ref()
-                        .and_then(|t| t.refreshed_at)
-                        .map(|r| r.timestamp_micros())
-                }))
+                TimestampMicrosecondArray::from_iter(
+                    rows.iter()
+                        .map(|r| r.refreshed_at.map(|t| t.timestamp_micros())),
+                )
                 .with_timezone("UTC"),
             ),
             Arc::new(StringArray::from_iter_values(
-                models.iter().map(|m| format!("{LIVE_SCHEMA}.{}", m.name)),
+                rows.iter().map(|r| format!("{LIVE_SCHEMA}.{}", r.name)),
             )),
         ];
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
@@ -243,6 +279,30 @@ impl ModelSource {
     }
 }
 
+/// A view's computation (`live`, a view of the session), planned physically inside the
+/// plan of the query that reads it (a view's scan plans its whole query) — the fallback
+/// of [`ModelSource`] and of a projection that is not up to date. That query's optimizer
+/// then runs over this subtree once more, and its join reordering may swap a hash join
+/// of it, which DataFusion refuses once the join has built its dynamic filter ("Cannot
+/// swap HashJoinExec inputs after dynamic filters have been constructed"; seen under
+/// load on panels of models not refreshed yet). So the subtree is planned without join
+/// dynamic filters; the outer optimizer adds them after its reordering.
+pub(crate) async fn nested_scan(
+    live: &Arc<dyn TableProvider>,
+    state: &dyn Session,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+        return live.scan(state, projection, filters, limit).await;
+    };
+    let mut nested = state.clone();
+    let optimizer = &mut nested.config_mut().options_mut().optimizer;
+    optimizer.enable_join_dynamic_filter_pushdown = false;
+    live.scan(&nested, projection, filters, limit).await
+}
+
 #[async_trait]
 impl TableProvider for ModelSource {
     fn schema(&self) -> SchemaRef {
@@ -277,7 +337,7 @@ impl TableProvider for ModelSource {
             Some((read.table, indices))
         });
         let Some((table, indices)) = table else {
-            return self.live.scan(state, projection, filters, limit).await;
+            return nested_scan(&self.live, state, projection, filters, limit).await;
         };
         let input = table.scan(state, Some(&indices), &[], limit).await?;
         let input_schema = input.schema();
@@ -297,5 +357,65 @@ impl TableProvider for ModelSource {
             })
             .collect::<DfResult<Vec<_>>>()?;
         Ok(Arc::new(ProjectionExec::try_new(exprs, input)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
+    use datafusion::prelude::SessionContext;
+
+    fn hash_joins(plan: &Arc<dyn ExecutionPlan>, found: &mut Vec<Arc<dyn ExecutionPlan>>) {
+        if plan.downcast_ref::<HashJoinExec>().is_some() {
+            found.push(plan.clone());
+        }
+        for child in plan.children() {
+            hash_joins(child, found);
+        }
+    }
+
+    /// A model read before its first refresh is planned inside the reading query's plan,
+    /// whose optimizer may still reorder its joins: none may carry a dynamic filter yet.
+    #[tokio::test]
+    async fn a_live_model_leaves_its_joins_reorderable() {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE a AS SELECT * FROM (VALUES (1, 'x'), (2, 'y'), (3, 'z')) AS t(k, v)")
+            .await
+            .unwrap();
+        ctx.sql("CREATE TABLE b AS SELECT * FROM (VALUES (1, 10), (3, 30)) AS t(k, w)")
+            .await
+            .unwrap();
+        ctx.sql("CREATE VIEW m AS SELECT a.k, a.v, b.w FROM a JOIN b ON a.k = b.k")
+            .await
+            .unwrap();
+        let live = ctx.table_provider("m").await.unwrap();
+        let source = ModelSource::new("m", live.clone(), Arc::new(ReadModels::default()));
+        let state = ctx.state();
+
+        let mut joins = Vec::new();
+        let plan = source.scan(&state, None, &[], None).await.unwrap();
+        hash_joins(&plan, &mut joins);
+        assert!(!joins.is_empty(), "the model's plan has its hash join");
+        for join in &joins {
+            let join = join.downcast_ref::<HashJoinExec>().unwrap();
+            join.swap_inputs(PartitionMode::CollectLeft)
+                .expect("the join can still be swapped");
+        }
+
+        // The plain view scan is what used to be used, and it cannot (the test's premise).
+        let mut joins = Vec::new();
+        hash_joins(
+            &live.scan(&state, None, &[], None).await.unwrap(),
+            &mut joins,
+        );
+        let swapped = joins.iter().all(|join| {
+            let join = join.downcast_ref::<HashJoinExec>().unwrap();
+            join.swap_inputs(PartitionMode::CollectLeft).is_ok()
+        });
+        assert!(
+            !swapped,
+            "DataFusion builds dynamic filters in a view's own plan"
+        );
     }
 }

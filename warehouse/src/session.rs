@@ -29,6 +29,7 @@ use crate::executor::QueryExecutor;
 use crate::live::LiveTable;
 use crate::members::{MemberDirectory, MemberHome};
 use crate::orgs::{OrgDirectory, OrgNode};
+use crate::projections::{Maintainer, ProjectionSource, Projections};
 use crate::queries::{QueryCatalog, QueryKind};
 use crate::read_models::{LIVE_SCHEMA, MODELS_TABLE, ModelSource, ModelsCatalogue, ReadModels};
 use crate::sandbox::QueryBounds;
@@ -59,6 +60,8 @@ pub struct Warehouse {
     admin_tables: std::sync::Mutex<Vec<(String, Arc<dyn TableProvider>)>>,
     /// The models' materialised tables, which readers' SQL reads by the model's name.
     read_models: Arc<ReadModels>,
+    /// The views kept as tables from each commit's events (`people`, `orgs`).
+    projections: Arc<Projections>,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -98,7 +101,19 @@ impl Warehouse {
         ctx.register_table(events::TABLE, live.clone())
             .map_err(|e| Error::Execution { source: e })?;
         let read_models = Arc::new(ReadModels::default());
-        plan_queries(&ctx, &catalog, Views::Planned, Some(&read_models)).await?;
+        let projections = Arc::new(Projections::of(&catalog)?);
+        let now = Now {
+            models: &read_models,
+            projections: &projections,
+            events: &live,
+        };
+        plan_queries(&ctx, &catalog, Views::Planned, Some(&now)).await?;
+        let catalog = Arc::new(catalog);
+        projections.spawn(Maintainer {
+            base: ctx.state(),
+            events: live.clone(),
+            catalog: catalog.clone(),
+        });
         let warehouse = Self {
             store: table.log_store().root_object_store(None),
             root,
@@ -106,7 +121,7 @@ impl Warehouse {
             base: ctx.state(),
             orgs: Arc::new(OrgDirectory::default()),
             members: Arc::new(MemberDirectory::default()),
-            catalog: Arc::new(catalog),
+            catalog,
             bounds: QueryBounds::default(),
             budget: MemoryBudget::new(0),
             admission: Arc::new(tokio::sync::Semaphore::new(0)),
@@ -115,6 +130,7 @@ impl Warehouse {
             readers: Default::default(),
             admin_tables: Default::default(),
             read_models,
+            projections,
         }
         .with_bounds(QueryBounds::default())?;
         warehouse.load_orgs().await?;
@@ -159,6 +175,12 @@ impl Warehouse {
         {
             self.readers.lock().expect("readers lock poisoned").clear();
         }
+    }
+
+    /// The views kept as tables from each commit's events (see [`crate::projections`]):
+    /// the writer notes what each commit touches.
+    pub fn projections(&self) -> &Arc<Projections> {
+        &self.projections
     }
 
     /// The published model tables.
@@ -211,6 +233,9 @@ impl Warehouse {
         .map_err(|e| Error::Execution { source: e })?;
         plan_queries(&ctx, &self.catalog, Views::Planned, None).await?;
         self.add_read_models(&ctx, in_scope.as_ref()).await?;
+        if in_scope.is_none() {
+            self.add_projections(&ctx, access).await?;
+        }
         if access.admin {
             for (name, table) in self
                 .admin_tables
@@ -308,9 +333,93 @@ impl Warehouse {
                 self.catalog.clone(),
                 self.read_models.clone(),
                 from_table,
+                in_scope
+                    .is_none()
+                    .then(|| (self.projections.clone(), self.events.clone())),
             )),
         )
         .map_err(failed(MODELS_TABLE))?;
+        Ok(())
+    }
+
+    /// For a reader of the whole tree: each projected view under its name reads the
+    /// projection (while it is up to date, else the computation over every event — the
+    /// reader's `events`), its personal columns masked for the reader's role as their
+    /// payload fields would be. Its computation over the reader's own `events` stays
+    /// `live.<view>` (registered by [`Self::add_read_models`]).
+    async fn add_projections(&self, ctx: &SessionContext, access: &ReadAccess) -> Result<()> {
+        use datafusion::datasource::provider_as_source;
+        use datafusion::logical_expr::expr::ScalarFunction;
+        use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
+        let base = SessionContext::new_with_state(self.base.clone());
+        for projection in self.projections.iter() {
+            let name = projection.name.as_str();
+            let failed = |source| Error::View {
+                view: format!("{name} (projection)"),
+                source,
+            };
+            let live = base
+                .table_provider(datafusion::common::TableReference::partial(
+                    LIVE_SCHEMA,
+                    name,
+                ))
+                .await
+                .map_err(failed)?;
+            let source = Arc::new(ProjectionSource::new(
+                projection.clone(),
+                live,
+                self.events.clone(),
+            ));
+            let schema = source.schema();
+            let mut plan =
+                LogicalPlanBuilder::scan(name, provider_as_source(source), None).map_err(failed)?;
+            if !access.masking.is_clear() {
+                let mut columns = Vec::new();
+                for f in schema.fields() {
+                    let masked = projection.spec.masked.iter().find(|(c, ..)| c == f.name());
+                    let Some((column, event_type, field)) = masked else {
+                        columns.push(col(f.name()));
+                        continue;
+                    };
+                    let personal = self.personal.field(event_type, field).ok_or_else(|| {
+                        Error::QueryFile {
+                            file: format!("views ({name})"),
+                            reason: format!(
+                                "projection.masked: {event_type}.{field} is not a personal field \
+                                 of the catalogue"
+                            ),
+                        }
+                    })?;
+                    let treatment = access.masking.treatment(personal.kind);
+                    if treatment == crate::access::Treatment::Clear {
+                        columns.push(col(f.name()));
+                        continue;
+                    }
+                    let mask = Arc::new(crate::access::MaskValue::udf(
+                        self.personal.clone(),
+                        personal.kind,
+                        treatment,
+                    ));
+                    let person = personal.person.unwrap_or(events::MEMBER_ID);
+                    let value = Expr::ScalarFunction(ScalarFunction::new_udf(
+                        mask,
+                        vec![col(column.as_str()), col(person)],
+                    ));
+                    columns.push(
+                        Expr::Cast(datafusion::logical_expr::Cast::new(
+                            Box::new(value),
+                            f.data_type().clone(),
+                        ))
+                        .alias(column.as_str()),
+                    );
+                }
+                plan = plan.project(columns).map_err(failed)?;
+            }
+            let plan = plan.build().map_err(failed)?;
+            ctx.deregister_table(name).map_err(failed)?;
+            ctx.register_table(name, Arc::new(ViewTable::new(plan, None)))
+                .map_err(failed)?;
+        }
         Ok(())
     }
 
@@ -472,6 +581,12 @@ impl Warehouse {
         &self.catalog
     }
 
+    /// The newest `events` version a query may be asked to see (acknowledged to a
+    /// client, or published).
+    pub fn events_newest(&self) -> Option<u64> {
+        self.events.newest()
+    }
+
     /// The `events` version that SQL sees now.
     pub fn events_version(&self) -> Option<u64> {
         self.events.version()
@@ -490,6 +605,7 @@ impl Warehouse {
             source: e,
         })?;
         self.events.publish(provider, table.version());
+        self.projections.published(table.version());
         Ok(())
     }
 
@@ -616,7 +732,12 @@ impl Warehouse {
         let ctx = SessionContext::new_with_state(state);
         ctx.register_table(events::TABLE, self.events.clone())
             .map_err(|e| Error::Execution { source: e })?;
-        plan_queries(&ctx, &self.catalog, views, Some(&self.read_models)).await?;
+        let now = Now {
+            models: &self.read_models,
+            projections: &self.projections,
+            events: &self.events,
+        };
+        plan_queries(&ctx, &self.catalog, views, Some(&now)).await?;
         Ok(ctx)
     }
 
@@ -856,21 +977,40 @@ impl Views {
     }
 }
 
+/// What the server's own sessions of now read besides computations: the models'
+/// tables and the projections.
+struct Now<'a> {
+    models: &'a Arc<ReadModels>,
+    projections: &'a Arc<Projections>,
+    events: &'a Arc<LiveTable>,
+}
+
 /// Plans the views of `queries/views/`, then every cockpit model as a live view named
 /// after it (so analysts can query `dues_monthly` directly; the scheduler materialises
 /// the ones marked so), over whatever `events` means in `ctx`.
 ///
-/// With `model_tables` (the server's own sessions of "now": the base session and a batch
-/// of refreshes), each model's computation is `live.<name>` and its own name a
-/// [`ModelSource`]: a model that reads another (`member_score_distribution` reads
-/// `member_score`) reads that one's table once it has been refreshed. Readers' sessions
-/// and sessions of another instant (`as_of`, the rules) pass `None`: every name computes.
+/// With `now` (the server's own sessions of "now": the base session and a batch of
+/// refreshes), a projected view (`people`, `orgs`) is its [`ProjectionSource`] under its
+/// name and its computation `live.<name>`; each model's computation is `live.<name>` and
+/// its own name a [`ModelSource`]: a model that reads another (`member_score_distribution`
+/// reads `member_score`) reads that one's table once it has been refreshed. Readers'
+/// sessions and sessions of another instant (`as_of`, the rules) pass `None`: every name
+/// computes.
 async fn plan_queries(
     ctx: &SessionContext,
     catalog: &QueryCatalog,
     views: Views,
-    model_tables: Option<&Arc<ReadModels>>,
+    now: Option<&Now<'_>>,
 ) -> Result<()> {
+    if now.is_some() {
+        ctx.catalog("dangjian")
+            .expect("the session's default catalog")
+            .register_schema(
+                LIVE_SCHEMA,
+                Arc::new(datafusion::catalog::MemorySchemaProvider::new()),
+            )
+            .map_err(|source| Error::Execution { source })?;
+    }
     for view in catalog.of_kind(QueryKind::View) {
         let failed = |source| Error::View {
             view: view.path.clone(),
@@ -879,6 +1019,29 @@ async fn plan_queries(
         ctx.sql(&view.render(catalog.params())?)
             .await
             .map_err(failed)?;
+        if let Some((now, projection)) =
+            now.and_then(|now| Some((now, now.projections.get(&view.name)?)))
+        {
+            let live = ctx
+                .table_provider(view.name.as_str())
+                .await
+                .map_err(failed)?;
+            ctx.deregister_table(view.name.as_str()).map_err(failed)?;
+            ctx.register_table(
+                datafusion::common::TableReference::partial(LIVE_SCHEMA, view.name.as_str()),
+                live.clone(),
+            )
+            .map_err(failed)?;
+            ctx.register_table(
+                view.name.as_str(),
+                Arc::new(ProjectionSource::new(
+                    projection.clone(),
+                    live,
+                    now.events.clone(),
+                )),
+            )
+            .map_err(failed)?;
+        }
         if views.computes(&view.name) {
             let df = ctx.table(view.name.as_str()).await.map_err(failed)?;
             let schema = df.schema().inner().clone();
@@ -889,21 +1052,12 @@ async fn plan_queries(
                 .map_err(failed)?;
         }
     }
-    if model_tables.is_some() {
-        ctx.catalog("dangjian")
-            .expect("the session's default catalog")
-            .register_schema(
-                LIVE_SCHEMA,
-                Arc::new(datafusion::catalog::MemorySchemaProvider::new()),
-            )
-            .map_err(|source| Error::Execution { source })?;
-    }
     for model in catalog.models() {
         let failed = |source| Error::View {
             view: model.path.clone(),
             source,
         };
-        let Some(tables) = model_tables else {
+        let Some(now) = now else {
             let sql = format!(
                 "CREATE VIEW {} AS {}",
                 model.name,
@@ -922,7 +1076,7 @@ async fn plan_queries(
         let live = ctx.table_provider(computation).await.map_err(failed)?;
         ctx.register_table(
             model.name.as_str(),
-            Arc::new(ModelSource::new(&model.name, live, tables.clone())),
+            Arc::new(ModelSource::new(&model.name, live, now.models.clone())),
         )
         .map_err(failed)?;
     }

@@ -209,6 +209,7 @@ impl Writer {
                 self.note_orgs(&rows);
                 self.note_members(&rows);
                 if !rows.is_empty() {
+                    self.note_projections(version, &rows);
                     self.warehouse.acknowledge(version);
                 }
                 for a in answers {

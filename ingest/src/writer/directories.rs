@@ -1,5 +1,6 @@
 //! After a commit: the org and member directories (`warehouse::orgs`, `warehouse::members`)
-//! follow what was committed, and a rename or retraction has them read again from the views.
+//! and the projections (`warehouse::projections`) follow what was committed, and a rename or
+//! retraction has them read again from the views.
 
 use super::*;
 
@@ -48,6 +49,24 @@ impl Writer {
                     .apply(member, e.occurred_at, change);
             }
         }
+    }
+
+    /// The people and orgs the committed events touch: their rows of the projections
+    /// (`warehouse::projections`) are computed again, before the commit is acknowledged
+    /// (until they are, the projected views answer live).
+    pub(super) fn note_projections(&self, version: u64, rows: &[ValidEvent]) {
+        self.warehouse.projections().note(
+            version,
+            rows.iter().map(|e| warehouse::projections::Touch {
+                event_type: e.event_type.as_str(),
+                org_id: &e.org_id,
+                member_id: e.member_id.as_deref(),
+                retracts: match &e.payload {
+                    Payload::EventRetracted(r) => Some(r.event_id.to_string()),
+                    _ => None,
+                },
+            }),
+        );
     }
 
     pub(super) fn note_orgs(&self, rows: &[ValidEvent]) {

@@ -1,0 +1,247 @@
+//! The projections (`people`, `orgs`: views kept as tables from each commit's events)
+//! against the live computation (`live.people`, `live.orgs`), row for row, over the real
+//! server: after the fixture, after registrations, stage changes and a transfer between
+//! two colleges, after a retraction, an org renamed and a secretary appointed — as the
+//! admin (every field in clear) and as the whole tree's analyst and leader (the
+//! projection's personal columns masked as their events would be). A reader of a subtree
+//! reads the view live; the `models` table says which is which.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, fixture_server};
+
+/// Readers of the whole tree (admin, analyst, leader) and one of a subtree.
+const READERS: [&str; 4] = ["t-admin", "t-analyst", "t-leader", "t-leader-c1"];
+
+async fn rows_as(server: &Server, token: &str, query: &str) -> Vec<Value> {
+    loop {
+        let (status, body) = server.sql(token, query).await;
+        if status == 429 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        assert_eq!(status, 200, "{token}: {query}: {body}");
+        return body["rows"].as_array().unwrap().clone();
+    }
+}
+
+/// Waits until both projections are read from their tables (they reflect every event).
+async fn projections_current(server: &Server, admin: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let rows = rows_as(
+            server,
+            admin,
+            "SELECT name, source FROM models WHERE kind = 'projection' ORDER BY name",
+        )
+        .await;
+        let sources: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r["name"].as_str().unwrap(), r["source"].as_str().unwrap()))
+            .collect();
+        if sources == [("orgs", "table"), ("people", "table")] {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the projections did not catch up: {sources:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `people` and `orgs` equal `live.people` and `live.orgs` for every reader, and the
+/// projection is what whole-tree readers read.
+async fn same_as_live(server: &Server, step: &str) {
+    compare(server, "t-admin", &READERS, &["t-leader-c1"], step).await;
+}
+
+/// `people` and `orgs` against `live.people` and `live.orgs`, row for row, for each of
+/// `readers` (`admin` among them), once the projections have caught up; the `models`
+/// table lists the projections for all but the readers of a subtree (`subtree`).
+pub async fn compare(server: &Server, admin: &str, readers: &[&str], subtree: &[&str], step: &str) {
+    projections_current(server, admin).await;
+    for &token in readers {
+        for (view, key) in [("people", "member_id"), ("orgs", "org_id")] {
+            let projected = rows_as(
+                server,
+                token,
+                &format!("SELECT * FROM {view} ORDER BY {key}"),
+            )
+            .await;
+            let live = rows_as(
+                server,
+                token,
+                &format!("SELECT * FROM live.{view} ORDER BY {key}"),
+            )
+            .await;
+            assert!(!live.is_empty(), "{step}: {token} sees no {view}");
+            assert_eq!(
+                projected, live,
+                "{step}: {token}: {view} against live.{view}"
+            );
+        }
+        let sources = rows_as(
+            server,
+            token,
+            "SELECT name, source FROM models WHERE kind = 'projection'",
+        )
+        .await;
+        let whole_tree = !subtree.contains(&token);
+        assert_eq!(
+            sources.len(),
+            if whole_tree { 2 } else { 0 },
+            "{step}: {token}: {sources:?}"
+        );
+    }
+}
+
+fn event(event_type: &str, at: &str, org: &str, member: Option<&str>, payload: Value) -> Value {
+    let mut e = json!({"event_type": event_type, "occurred_at": at, "org_id": org,
+                       "payload": payload});
+    if let Some(member) = member {
+        e["member_id"] = json!(member);
+    }
+    e
+}
+
+async fn post(server: &Server, events: Value) -> Vec<String> {
+    let (status, body) = server.post_json("t-admin", &events).await;
+    assert_eq!(status, 200, "{body}");
+    body["event_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projections_answer_as_the_live_views_do() {
+    let (_scratch, server) = fixture_server("projections", "").await;
+    same_as_live(&server, "the fixture").await;
+
+    // Two people in C2's branch, one of them through the pipeline, then moved to B1.
+    let registered = |member: &str, name: &str, phone: &str| {
+        event(
+            "member.registered",
+            "2025-09-01T09:00:00+08:00",
+            "B2",
+            Some(member),
+            json!({"name": name, "student_no": format!("S{member}"), "gender": "male",
+                   "grade": 2025, "major": "数学", "class_name": "数学2501班",
+                   "email": format!("{member}@univ.edu.cn"), "phone": phone,
+                   "birth_date": "2006-05-04"}),
+        )
+    };
+    let ids = post(
+        &server,
+        json!([
+            registered("P1", "孙一", "13600000001"),
+            registered("P2", "周二", "13600000002"),
+            event(
+                "member.applied",
+                "2025-10-01T10:00:00+08:00",
+                "B2",
+                Some("P1"),
+                json!({"note": "入党申请"})
+            ),
+            event(
+                "member.activist_designated",
+                "2026-04-01T10:00:00+08:00",
+                "B2",
+                Some("P1"),
+                json!({})
+            ),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "registrations and stages").await;
+
+    post(
+        &server,
+        json!([
+            event(
+                "member.transferred_out",
+                "2026-09-01T10:00:00+08:00",
+                "B2",
+                Some("P1"),
+                json!({"to_org": "B1"})
+            ),
+            event(
+                "member.transferred_in",
+                "2026-09-02T10:00:00+08:00",
+                "B1",
+                Some("P1"),
+                json!({"from_org": "B2", "stage": "activist"})
+            ),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "a transfer").await;
+    let moved = rows_as(
+        &server,
+        "t-admin",
+        "SELECT org_id, stage FROM people WHERE member_id = 'P1'",
+    )
+    .await;
+    assert_eq!(moved, [json!({"org_id": "B1", "stage": "activist"})]);
+
+    // A correction: the activist designation taken back, and P2's registration too.
+    post(
+        &server,
+        json!([
+            event(
+                "event.retracted",
+                "2026-09-03T10:00:00+08:00",
+                "B2",
+                None,
+                json!({"event_id": ids[3], "reason": "录入错误"})
+            ),
+            event(
+                "event.retracted",
+                "2026-09-03T10:00:00+08:00",
+                "B2",
+                None,
+                json!({"event_id": ids[1], "reason": "重复登记"})
+            ),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "retractions").await;
+    let gone = rows_as(
+        &server,
+        "t-admin",
+        "SELECT member_id FROM people WHERE member_id = 'P2'",
+    )
+    .await;
+    assert!(
+        gone.is_empty(),
+        "a retracted registration leaves no person: {gone:?}"
+    );
+
+    // The org tree: a rename and a new secretary.
+    post(
+        &server,
+        json!([
+            event(
+                "org.renamed",
+                "2026-09-10T10:00:00+08:00",
+                "B2",
+                None,
+                json!({"name": "数学系第二党支部"})
+            ),
+            event(
+                "org.secretary_appointed",
+                "2026-09-11T10:00:00+08:00",
+                "B2",
+                None,
+                json!({"secretary_id": "P2", "name": "周二", "email": "p2@univ.edu.cn"})
+            ),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "a rename and a secretary").await;
+}
