@@ -27,8 +27,9 @@ async fn rows_as(server: &Server, token: &str, query: &str) -> Vec<Value> {
     }
 }
 
-/// Waits until both projections are read from their tables (they reflect every event).
-async fn projections_current(server: &Server, admin: &str) {
+/// Waits until both projections are read from their tables (they reflect every event):
+/// the server's start-up work is done.
+pub async fn projections_current(server: &Server, admin: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let rows = rows_as(

@@ -59,6 +59,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use tokio::sync::{Notify, watch};
 
+use crate::executor::QueryExecutor;
 use crate::live::LiveTable;
 use crate::queries::{QueryCatalog, QueryFile, QueryKind};
 use crate::{Error, Result, events};
@@ -348,7 +349,15 @@ impl Maintainer {
                     continue;
                 }
             }
-            if let Err(e) = self.step(&p, full).await {
+            // On a runtime of its own (one thread, large stacks: planning a view recurses
+            // deeply), whatever runtime opened the warehouse; one thread so that the
+            // work stays beside ingest and queries rather than in their way.
+            let (this, work) = (self.clone(), p.clone());
+            let outcome = QueryExecutor::new(1)
+                .run(async move { this.step(&work, full).await })
+                .await
+                .and_then(|done| done);
+            if let Err(e) = outcome {
                 tracing::error!(projection = %p.name, error = %e, "could not bring the projection up to date; its view is computed live until it is");
                 // Start over from every event after a pause.
                 *p.rows.write().expect("projection rows poisoned") = None;
