@@ -64,7 +64,8 @@ use crate::live::LiveTable;
 use crate::queries::{QueryCatalog, QueryFile, QueryKind};
 use crate::{Error, Result, events};
 
-/// The least time between two rounds of one projection's maintenance.
+/// The least time between two rounds of one projection's maintenance (the most is nine
+/// times the last round's duration).
 const ROUND_GAP: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What the header of a projected view declares.
@@ -352,6 +353,7 @@ impl Maintainer {
             // On a runtime of its own (one thread, large stacks: planning a view recurses
             // deeply), whatever runtime opened the warehouse; one thread so that the
             // work stays beside ingest and queries rather than in their way.
+            let started = std::time::Instant::now();
             let (this, work) = (self.clone(), p.clone());
             let outcome = QueryExecutor::new(1)
                 .run(async move { this.step(&work, full).await })
@@ -367,10 +369,12 @@ impl Maintainer {
                 continue;
             }
             full = false;
-            // Under a stream of commits, one round per gap takes in everything noted
-            // meanwhile instead of a round per commit.
+            // Under a stream of commits (a bulk load), one round per gap takes in
+            // everything noted meanwhile instead of a round per commit, and the gap grows
+            // with the round's cost: maintenance keeps to a tenth of one core, and ingest
+            // keeps the rest (names read live meanwhile, as before projections).
             drop(p);
-            tokio::time::sleep(ROUND_GAP).await;
+            tokio::time::sleep(ROUND_GAP.max(started.elapsed() * 9)).await;
         }
     }
 
