@@ -57,7 +57,7 @@ use datafusion::execution::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use crate::executor::QueryExecutor;
 use crate::live::LiveTable;
@@ -184,8 +184,6 @@ pub struct Projection {
     rows: RwLock<Option<Arc<MemTable>>>,
     /// Wakes the projection's task when there is work.
     wake: Notify,
-    /// The version the rows reflect, for whoever waits for them (tests, `wait_current`).
-    current: watch::Sender<Option<u64>>,
 }
 
 impl Projection {
@@ -196,7 +194,6 @@ impl Projection {
             state: Mutex::default(),
             rows: RwLock::default(),
             wake: Notify::new(),
-            current: watch::Sender::new(None),
         }
     }
 
@@ -289,28 +286,8 @@ impl Projections {
             state.published = state.published.max(version);
             if !state.has_work() && !state.busy && state.version.is_some() {
                 state.version = state.published;
-                let current = state.version;
-                drop(state);
-                projection.current.send_replace(current);
             }
         }
-    }
-
-    /// Waits until every projection reflects `version` of `events` (or `timeout` passes;
-    /// answers whether they do).
-    pub async fn wait_for(&self, version: Option<u64>, timeout: std::time::Duration) -> bool {
-        let all = self.all.iter().map(|p| {
-            let mut current = p.current.subscribe();
-            async move {
-                current
-                    .wait_for(|v| v.is_some() && *v >= version)
-                    .await
-                    .is_ok()
-            }
-        });
-        tokio::time::timeout(timeout, futures::future::join_all(all))
-            .await
-            .is_ok_and(|done| done.into_iter().all(|ok| ok))
     }
 
     /// Keeps every projection up to date, for as long as the returned tasks run (they end
@@ -405,10 +382,8 @@ impl Maintainer {
         } else {
             target.max(state.published)
         };
-        let current = state.version;
         let more = state.has_work();
         drop(state);
-        p.current.send_replace(current);
         if more {
             p.wake.notify_one();
         }
@@ -519,7 +494,7 @@ impl Maintainer {
             .await
             .map_err(failed)?
             .filter(
-                cast_to_text(col(events::EVENT_ID))
+                datafusion::logical_expr::cast(col(events::EVENT_ID), DataType::Utf8)
                     .in_list(event_ids.iter().map(lit).collect(), false)
                     .and(col(events::EVENT_TYPE).like(lit(format!("{}%", p.spec.events_prefix)))),
             )
@@ -539,13 +514,6 @@ impl Maintainer {
         }
         Ok(keys)
     }
-}
-
-fn cast_to_text(expr: Expr) -> Expr {
-    Expr::Cast(datafusion::logical_expr::Cast::new(
-        Box::new(expr),
-        DataType::Utf8,
-    ))
 }
 
 /// The rows of `table` whose `key` is not one of `keys`.

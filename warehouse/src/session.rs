@@ -406,11 +406,8 @@ impl Warehouse {
                         vec![col(column.as_str()), col(person)],
                     ));
                     columns.push(
-                        Expr::Cast(datafusion::logical_expr::Cast::new(
-                            Box::new(value),
-                            f.data_type().clone(),
-                        ))
-                        .alias(column.as_str()),
+                        datafusion::logical_expr::cast(value, f.data_type().clone())
+                            .alias(column.as_str()),
                     );
                 }
                 plan = plan.project(columns).map_err(failed)?;
