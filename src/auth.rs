@@ -24,6 +24,9 @@ pub enum Role {
     Analyst,
     Secretary,
     Producer,
+    /// One person (党员, or anyone in the pipeline): their own record and the study
+    /// pushed to them (我的党建), nothing of anyone else.
+    Member,
 }
 
 impl Role {
@@ -34,6 +37,7 @@ impl Role {
             "analyst" => Some(Role::Analyst),
             "secretary" => Some(Role::Secretary),
             "producer" => Some(Role::Producer),
+            "member" => Some(Role::Member),
             _ => None,
         }
     }
@@ -45,6 +49,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Secretary => "secretary",
             Role::Producer => "producer",
+            Role::Member => "member",
         }
     }
 }
@@ -75,8 +80,19 @@ impl Role {
         match permission {
             Permission::Ingest => matches!(self, Role::Admin | Role::Producer | Role::Secretary),
             Permission::Sql => matches!(self, Role::Admin | Role::Leader | Role::Analyst),
-            Permission::View => !matches!(self, Role::Producer),
+            Permission::View => !matches!(self, Role::Producer | Role::Member),
         }
+    }
+
+    /// Whether a caller of this role may read a member's own page (我的党建) and their
+    /// recommendations: the member themselves (checked by id), and the secretaries,
+    /// leaders and admins whose scope holds the member's home. Not analysts (who see
+    /// pseudonyms, never one person's page) nor producers.
+    pub fn reads_member_pages(self) -> bool {
+        matches!(
+            self,
+            Role::Member | Role::Secretary | Role::Leader | Role::Admin
+        )
     }
 }
 
@@ -85,8 +101,12 @@ impl Role {
 pub struct Caller {
     pub name: String,
     pub role: Role,
-    /// The root of the org subtree the caller may see and write.
+    /// The root of the org subtree the caller may see and write (empty for a member,
+    /// whose scope is their own record).
     pub scope: String,
+    /// The person a `member` token belongs to (`member_id`); `None` for other roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 impl Caller {
@@ -118,9 +138,11 @@ struct TokenEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error(
-        "token of `{name}`: unknown role `{role}` (admin, leader, analyst, secretary, producer)"
+        "token of `{name}`: unknown role `{role}` (admin, leader, analyst, secretary, producer, member)"
     )]
     Role { name: String, role: String },
+    #[error("token of `{name}`: {reason}")]
+    Member { name: String, reason: &'static str },
     #[error("token of `{name}`: sha256 must be 64 hex digits")]
     Hash { name: String },
     #[error(
@@ -154,6 +176,23 @@ impl TokenStore {
                     name: t.name.clone(),
                     role: t.role.clone(),
                 })?;
+                let member = t.member.trim();
+                match (role, member.is_empty()) {
+                    (Role::Member, true) => {
+                        return Err(TokenError::Member {
+                            name: t.name.clone(),
+                            reason: "a member token names its person: member = \"M000123\"",
+                        });
+                    }
+                    (Role::Member, false) => {}
+                    (_, false) => {
+                        return Err(TokenError::Member {
+                            name: t.name.clone(),
+                            reason: "only a token of role `member` names a member",
+                        });
+                    }
+                    (_, true) => {}
+                }
                 let hash = parse_hex32(&t.sha256).ok_or_else(|| TokenError::Hash {
                     name: t.name.clone(),
                 })?;
@@ -169,7 +208,13 @@ impl TokenStore {
                     caller: Caller {
                         name: t.name.clone(),
                         role,
-                        scope: t.org.clone(),
+                        // A member's scope is their record, not an org subtree.
+                        scope: if role == Role::Member {
+                            String::new()
+                        } else {
+                            t.org.clone()
+                        },
+                        member: (role == Role::Member).then(|| member.to_string()),
                     },
                     expires_at,
                     revoked: revoked.contains(&t.name),
@@ -274,8 +319,11 @@ impl Maskings {
             Role::Admin => ReadAccess::admin(scope),
             Role::Leader => ReadAccess::new(scope, self.leader.clone()),
             Role::Secretary => ReadAccess::new(scope, self.secretary.clone()),
-            // Producers read nothing; were a route to let them, they would see least.
-            Role::Analyst | Role::Producer => ReadAccess::new(scope, self.analyst.clone()),
+            // Producers and members read no session; were a route to give them one, they
+            // would see least (a member's empty scope holds nothing).
+            Role::Analyst | Role::Producer | Role::Member => {
+                ReadAccess::new(scope, self.analyst.clone())
+            }
         }
     }
 }
@@ -326,6 +374,7 @@ mod tests {
             org: "B1".into(),
             sha256: hash_token_hex(&token),
             expires_at: String::new(),
+            member: String::new(),
         }])
         .unwrap();
         let now = DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")
@@ -349,6 +398,7 @@ mod tests {
             org: "U".into(),
             sha256: hash_token_hex(name),
             expires_at: expires_at.into(),
+            member: String::new(),
         };
         let tokens = [
             entry("a", "2026-11-30"),
@@ -387,5 +437,33 @@ mod tests {
         assert!(!Role::Analyst.allows(Permission::Ingest));
         assert!(Role::Leader.allows(Permission::Sql));
         assert!(!Role::Secretary.allows(Permission::Sql));
+        for permission in [Permission::Ingest, Permission::Sql, Permission::View] {
+            assert!(!Role::Member.allows(permission), "{permission:?}");
+        }
+        assert!(Role::Member.reads_member_pages());
+        assert!(!Role::Analyst.reads_member_pages());
+        assert!(!Role::Producer.reads_member_pages());
+    }
+
+    #[test]
+    fn a_member_token_names_its_person_and_no_org() {
+        let entry = |role: &str, member: &str| TokenConfig {
+            name: "m".into(),
+            role: role.into(),
+            org: "B1".into(),
+            sha256: hash_token_hex("m"),
+            expires_at: String::new(),
+            member: member.into(),
+        };
+        let now = DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let store = TokenStore::from_config(&[entry("member", "M1")]).unwrap();
+        let caller = store.authenticate("m", now).unwrap();
+        assert_eq!(caller.role, Role::Member);
+        assert_eq!(caller.member.as_deref(), Some("M1"));
+        assert_eq!(caller.scope, "", "a member holds no org subtree");
+        assert!(TokenStore::from_config(&[entry("member", "")]).is_err());
+        assert!(TokenStore::from_config(&[entry("secretary", "M1")]).is_err());
     }
 }

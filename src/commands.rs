@@ -216,14 +216,19 @@ pub async fn refresh_models(
 pub enum TokenCommand {
     /// Make a new random token and print the `[[tokens]]` entry for the config.
     New {
+        /// Who the token is for (default for a member token: the member id).
         #[arg(long)]
-        name: String,
-        /// admin, leader, analyst, secretary or producer.
+        name: Option<String>,
+        /// admin, leader, analyst, secretary, producer or member.
         #[arg(long)]
         role: String,
-        /// The org subtree the token may see and write.
+        /// The org subtree the token may see and write (not for a member token).
+        #[arg(long, required_unless_present = "member")]
+        org: Option<String>,
+        /// For `--role member`: the person (`member_id`, e.g. M000123) whose own record
+        /// the token reads (我的党建).
         #[arg(long)]
-        org: String,
+        member: Option<String>,
     },
     /// Print the SHA-256 of an existing token.
     Hash { token: String },
@@ -273,16 +278,39 @@ pub fn token_command(
                 revoked.display()
             );
         }
-        TokenCommand::New { name, role, org } => {
-            Role::parse(&role).ok_or_else(|| {
-                format!("unknown role `{role}` (admin, leader, analyst, secretary, producer)")
+        TokenCommand::New {
+            name,
+            role,
+            org,
+            member,
+        } => {
+            let parsed = Role::parse(&role).ok_or_else(|| {
+                format!(
+                    "unknown role `{role}` (admin, leader, analyst, secretary, producer, member)"
+                )
             })?;
+            let entry = match (parsed, member, org) {
+                (Role::Member, Some(member), _) => {
+                    ingest::catalogue::Id::check(&member)
+                        .map_err(|e| format!("--member `{member}`: {e}"))?;
+                    let name = name.unwrap_or_else(|| member.clone());
+                    format!("name = {name:?}\nrole = \"member\"\nmember = {member:?}")
+                }
+                (Role::Member, None, _) => {
+                    return Err("--role member needs --member <member_id>".into());
+                }
+                (_, Some(_), _) => {
+                    return Err("--member is only for --role member".into());
+                }
+                (_, None, org) => {
+                    let name = name.ok_or("--name is needed (who the token is for)")?;
+                    let org = org.ok_or("--org is needed (the org subtree of the token)")?;
+                    format!("name = {name:?}\nrole = {role:?}\norg = {org:?}")
+                }
+            };
             let token = new_token();
-            println!("# token (give it to {name}; it is not stored anywhere): {token}");
-            println!(
-                "[[tokens]]\nname = {name:?}\nrole = {role:?}\norg = {org:?}\nsha256 = {:?}",
-                hash_token_hex(&token)
-            );
+            println!("# token (give it to its holder; it is not stored anywhere): {token}");
+            println!("[[tokens]]\n{entry}\nsha256 = {:?}", hash_token_hex(&token));
         }
         TokenCommand::Hash { token } => println!("{}", hash_token_hex(&token)),
     }
@@ -468,4 +496,69 @@ fn text_table(
         .collect();
     let batch = warehouse::arrow::array::RecordBatch::try_from_iter(columns)?;
     Ok(warehouse::arrow::util::pretty::pretty_format_batches(&[batch])?.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// The weekly push of study recommendations (智能党建), now or as of a day: records
+    /// the week's `study.recommended` events and mails each member their digest (the
+    /// server does it on the schedule of `queries/recommendations/`). A second push in
+    /// the same week records and mails nothing already done.
+    Push {
+        /// Push as of this day (China time, 08:00) or RFC 3339 instant; default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Count only: record nothing, mail nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+pub async fn study_command(
+    file: Option<&Path>,
+    sets: &[Setting],
+    cmd: StudyCommand,
+) -> CommandResult {
+    let config = load_config(file, sets, Vec::new())?;
+    let (warehouse, ingest) = open_for_ingest(&config).await?;
+    let members = dashboards::Members::new(
+        warehouse.clone(),
+        ingest.clone(),
+        dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?,
+        config.link_base(),
+    );
+    let outcome = match cmd {
+        StudyCommand::Push { as_of, dry_run } => {
+            let as_of = match as_of {
+                Some(t) => parse_as_of(&t)?,
+                None => ingest.clock().now(),
+            };
+            match members.push(as_of, dry_run).await {
+                Ok(report) => {
+                    println!(
+                        "week of {}: {} member(s) with recommendations ({} opted out), {} recommendation(s) recorded{}",
+                        report.week,
+                        report.members,
+                        report.opted_out,
+                        report.recorded,
+                        if dry_run {
+                            " (dry run: nothing recorded or mailed)"
+                        } else {
+                            ""
+                        }
+                    );
+                    if !dry_run {
+                        println!("{} digest(s) sent", report.mails_sent);
+                        for (to, error) in &report.mails_failed {
+                            println!("  ✗ mail to {to} not delivered (next push retries): {error}");
+                        }
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    };
+    ingest.shutdown().await;
+    outcome
 }

@@ -273,9 +273,10 @@ pub struct LogSettings {
 pub struct TokenConfig {
     /// The person the token belongs to.
     pub name: String,
-    /// `admin`, `leader`, `analyst`, `secretary` or `producer`.
+    /// `admin`, `leader`, `analyst`, `secretary`, `producer` or `member`.
     pub role: String,
-    /// The root of the org subtree the token may see and write.
+    /// The root of the org subtree the token may see and write (none for a member).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub org: String,
     /// Hex SHA-256 of the token (`dangjian token new` prints both).
     pub sha256: String,
@@ -283,6 +284,10 @@ pub struct TokenConfig {
     /// day); empty = never.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub expires_at: String,
+    /// For a `member` token: the person (`member_id`) whose own record it reads; their
+    /// scope is that record, not `org` (which may be empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub member: String,
 }
 
 /// Who sees what: personal data per role, the audit trail, sign-in throttling, tokens.

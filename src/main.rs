@@ -43,6 +43,9 @@ enum Command {
     /// Early warnings (党建测控预警): run the rules, list the warnings.
     #[command(subcommand)]
     Warnings(commands::WarningsCommand),
+    /// Study recommendations (智能党建): the weekly push.
+    #[command(subcommand)]
+    Study(commands::StudyCommand),
     /// Make bearer tokens and their hashes for the config.
     #[command(subcommand)]
     Token(commands::TokenCommand),
@@ -78,6 +81,9 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate_command(cli.config.as_deref(), &cli.set).await,
             Command::Warnings(cmd) => {
                 commands::warnings_command(cli.config.as_deref(), &cli.set, cmd).await
+            }
+            Command::Study(cmd) => {
+                commands::study_command(cli.config.as_deref(), &cli.set, cmd).await
             }
             Command::Token(cmd) => commands::token_command(cli.config.as_deref(), &cli.set, cmd),
             Command::Config => commands::config_command(),

@@ -187,6 +187,12 @@ impl App {
             mailer,
             config.link_base(),
         )?);
+        let members = Arc::new(dashboards::Members::new(
+            warehouse.clone(),
+            ingest.clone(),
+            dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?,
+            config.link_base(),
+        ));
         Ok(Self {
             reload: None,
             pg: None,
@@ -204,6 +210,7 @@ impl App {
                 runner,
                 cockpit,
                 warnings,
+                members,
                 ready: Arc::new(AtomicBool::new(true)),
             },
         })
@@ -300,6 +307,8 @@ impl App {
         let state = self.state.clone();
         // A wrong vacuum schedule stops the start, not the first vacuum.
         let vacuum_schedule = state.config.vacuum_schedule()?;
+        // So is a wrong schedule of the study push.
+        state.members.schedule()?;
         let ready = state.ready.clone();
         let router = http::router(state.clone());
         // The scheduler refreshes the cockpit models; it stops with the server.
@@ -315,15 +324,23 @@ impl App {
                 .run_scheduled(state.clock.clone(), async move {
                     scheduler_stopped.await.ok();
                 });
+            let members = state.members.clone();
+            let clock = state.clock.clone();
             Some(tokio::spawn(async move {
-                // The models and the rules stop together.
+                // The models, the study push and the rules stop together.
                 let (stop_models, models_stopped) = tokio::sync::oneshot::channel::<()>();
                 let models = tokio::spawn(scheduler.run(async move {
                     models_stopped.await.ok();
                 }));
+                let (stop_push, push_stopped) = tokio::sync::oneshot::channel::<()>();
+                let push = tokio::spawn(members.run_scheduled(clock, async move {
+                    push_stopped.await.ok();
+                }));
                 rules.await;
                 stop_models.send(()).ok();
+                stop_push.send(()).ok();
                 models.await.ok();
+                push.await.ok();
             }))
         } else {
             tracing::info!("scheduler disabled: models refresh only by `dangjian refresh`");

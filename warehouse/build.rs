@@ -13,7 +13,14 @@ fn main() {
     let root = Path::new(&manifest_dir).join("../queries");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
-    for kind in ["views", "metrics", "stats", "warnings", "templates"] {
+    for kind in [
+        "views",
+        "metrics",
+        "stats",
+        "warnings",
+        "recommendations",
+        "templates",
+    ] {
         let dir = root.join(kind);
         println!("cargo:rerun-if-changed={}", dir.display());
         let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -48,6 +48,9 @@ pub enum Error {
     #[error("there is no warning `{id}` in your scope")]
     UnknownWarning { id: String },
 
+    #[error("there is no member `{id}` whose record you may read")]
+    UnknownMember { id: String },
+
     #[error("warning {id} was acknowledged by {by} at {at}")]
     AlreadyAcknowledged { id: String, by: String, at: String },
 
@@ -71,6 +74,7 @@ impl Error {
             | Error::InvalidParameter { .. }
             | Error::MayNotAcknowledge
             | Error::UnknownWarning { .. }
+            | Error::UnknownMember { .. }
             | Error::AlreadyAcknowledged { .. }
             | Error::AlreadyResolved { .. } => Fault::Caller,
             Error::Warehouse(e) => e.fault(),

@@ -19,6 +19,9 @@
 //!   (`rule`), their lifecycle as `warning.*` events (`lifecycle`), the digest to the
 //!   secretaries (`digest`, over `mail`: SMTP or an outbox folder), and what people do with
 //!   warnings (`list`: the list of their scope, acknowledging one).
+//! - [`members`]: the members' own side (智能党建) — [`Members`]: a member's page
+//!   (我的党建), the study recommended to them (`queries/recommendations/`), and the
+//!   weekly push of those recommendations as `study.recommended` events and mail.
 //! - [`schedule`]: [`on_schedule`], the one loop on the injected clock that runs whatever
 //!   falls due (models, warning rules, the vacuum), with one [`Schedule`] type.
 //! - [`clock`]: the time source, injected so tests can move time ([`ManualClock`]).
@@ -35,6 +38,7 @@
 pub mod clock;
 pub mod cockpit;
 pub mod error;
+pub mod members;
 pub mod models;
 pub mod schedule;
 pub mod warnings;
@@ -42,6 +46,7 @@ pub mod warnings;
 pub use clock::{Clock, ManualClock, SharedClock, ShiftedClock, SystemClock};
 pub use cockpit::{AsOf, Cockpit, Encoded, Period, ResponseCache};
 pub use error::{Error, Result};
+pub use members::{Members, PushReport};
 pub use models::{ModelRunner, ModelTable, RunRecord, RunStatus, Scheduler};
 pub use schedule::{Schedule, on_schedule};
 pub use warnings::{Acknowledger, RunReport, Severity, WarningEngine, WarningQuery};

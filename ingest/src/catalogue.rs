@@ -492,12 +492,21 @@ impl Rules for EvaluationSubmitted {
 }
 
 payload!(
-    /// `resource.published`: study material.
+    /// `resource.published`: study material. `topic` (one of the topics of
+    /// recommendations, e.g. 党史), `required_for` (the stages that must study it, e.g. an
+    /// activist's course) and `minutes` (its length) feed the study recommendations
+    /// (智能党建); all three are optional, so earlier events stay valid.
     ResourcePublished {
         resource_id: Id,
         title: Text,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kind: Option<Text>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<Text>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        required_for: Option<Vec<Stage>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<Amount>,
     }
 );
 impl Rules for ResourcePublished {}
@@ -509,8 +518,49 @@ payload!(StudyCompleted {
 impl Rules for StudyCompleted {}
 
 payload!(
-    /// `quiz.taken`: an online test or competition.
-    QuizTaken { quiz_id: Id, score: Amount, max_score: Amount }
+    /// `study.recommended`: one resource pushed to a member for the week starting
+    /// `week` (a Monday, China date), at `rank`, with the reasons in Chinese and the
+    /// signals that gave them (`quiz_gap`, `stage_required`, `behind_pace`, `peers`).
+    /// Written only by the server's weekly push.
+    StudyRecommended {
+        resource_id: Id,
+        week: Date,
+        rank: u8,
+        reason: Text,
+        signals: Vec<Id>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<Text>,
+    }
+);
+impl Rules for StudyRecommended {}
+
+payload!(
+    /// `study.digest_sent`: the week's recommendation digest was accepted by the mail
+    /// server (or written to the outbox) for the member; the push sends none again.
+    StudyDigestSent { week: Date, recipients: Vec<Email> }
+);
+impl Rules for StudyDigestSent {}
+
+payload!(
+    /// `study.push_opted_out` / `study.push_opted_in`: the member's choice about the
+    /// weekly study digest; the latest one counts from the next push on.
+    PushPreference {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<Text>,
+    }
+);
+impl Rules for PushPreference {}
+
+payload!(
+    /// `quiz.taken`: an online test or competition; `topic` (optional) is what it tested,
+    /// one of the topics of the study recommendations.
+    QuizTaken {
+        quiz_id: Id,
+        score: Amount,
+        max_score: Amount,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<Text>,
+    }
 );
 impl Rules for QuizTaken {
     fn check(&self) -> Result<(), Invalid> {
@@ -707,6 +757,10 @@ catalogue! {
     EvaluationSubmitted = "evaluation.submitted", EvaluationSubmitted, member: true, "民主评议";
     ResourcePublished = "resource.published", ResourcePublished, member: false, "发布学习资料";
     StudyCompleted = "study.completed", StudyCompleted, member: true, "完成学习";
+    StudyRecommended = "study.recommended", StudyRecommended, member: true, "推荐学习";
+    StudyDigestSent = "study.digest_sent", StudyDigestSent, member: true, "学习推荐已推送";
+    StudyPushOptedOut = "study.push_opted_out", PushPreference, member: true, "退订学习推送";
+    StudyPushOptedIn = "study.push_opted_in", PushPreference, member: true, "恢复学习推送";
     QuizTaken = "quiz.taken", QuizTaken, member: true, "参加测试";
     ActivityHeld = "activity.held", ActivityHeld, member: false, "举办活动";
     ActivityJoined = "activity.joined", ActivityJoined, member: true, "参加活动";

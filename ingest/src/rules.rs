@@ -11,7 +11,7 @@
 //! | an event about a member | the org the member belongs to now (`people`: the latest registration or transfer in) |
 //! | `member.transferred_in` | as above, unless the sending side recorded `member.transferred_out` (or the member left): the 组织关系转接 pair. An admin may move a member directly |
 //! | `event.retracted` | the retracted event's org; a server-owned event cannot be retracted, and the event must exist |
-//! | `warning.*` | never: written only by the server (its warning engine and the acknowledge endpoint) |
+//! | `warning.*`, `study.recommended`, `study.digest_sent` | never: written only by the server (its warning engine, the acknowledge endpoint, the weekly study push) |
 //!
 //! The checks read the org and member directories of the warehouse, which the writer
 //! keeps up to date after every commit, and the stored events that retractions name
@@ -66,11 +66,14 @@ pub enum RefusalKind {
 
 impl EventType {
     /// Events only the server writes: the warning lifecycle (raised by the warning
-    /// engine, acknowledged through `POST /api/v1/warnings/{id}/ack`).
+    /// engine, acknowledged through `POST /api/v1/warnings/{id}/ack`) and the weekly
+    /// study push (what it recommended, whom it mailed).
     pub fn is_server_owned(self) -> bool {
         matches!(
             self,
-            EventType::WarningRaised
+            EventType::StudyRecommended
+                | EventType::StudyDigestSent
+                | EventType::WarningRaised
                 | EventType::WarningNotified
                 | EventType::WarningAcknowledged
                 | EventType::WarningEscalated

@@ -256,6 +256,7 @@ fn demo_tokens(plan: &DemoPlan) -> Vec<(TokenConfig, String)> {
                     org: org.clone(),
                     sha256: hash_token_hex(&token),
                     expires_at: String::new(),
+                    member: String::new(),
                 },
                 token,
             )

@@ -111,6 +111,7 @@ pub async fn whoami(State(app): State<AppState>, caller: Caller) -> Json<serde_j
         "name": caller.name,
         "role": caller.role,
         "scope": caller.scope,
+        "member": caller.member,
         "now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "today": warehouse::clock::china_today(now).to_string(),
     }))

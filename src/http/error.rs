@@ -190,6 +190,9 @@ impl From<dashboards::Error> for ApiError {
             dashboards::Error::UnknownWarning { .. } => {
                 Self::new(StatusCode::NOT_FOUND, "unknown_warning", e.to_string()).with_field("id")
             }
+            dashboards::Error::UnknownMember { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_member", e.to_string()).with_field("id")
+            }
             dashboards::Error::AlreadyAcknowledged { .. } => {
                 Self::new(StatusCode::CONFLICT, "already_acknowledged", e.to_string())
             }

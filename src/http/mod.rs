@@ -14,6 +14,9 @@
 //! | `GET /api/v1/queries` | admin, leader, analyst | the SQL files of `queries/` |
 //! | `GET /api/v1/warnings` | all but producer | warnings in scope, filtered |
 //! | `POST /api/v1/warnings/{id}/ack` | secretary of the org or above, admin | acknowledge |
+//! | `GET /api/v1/members/{id}` | the member; secretary, leader, admin over their home | 我的党建: the member's own record |
+//! | `GET /api/v1/members/{id}/recommendations` | as above | the study recommended this week, with reasons |
+//! | `POST /api/v1/members/{id}/push` | the member; their secretary, admin | opt out of (or into) the weekly digest |
 //! | `GET /`, `GET /assets/{*path}` | anyone | the web cockpit (it signs in with a token) |
 //! | `GET /api/v1/openapi.json` | anyone | the OpenAPI 3.1 description of these routes |
 
@@ -23,6 +26,7 @@ mod dashboards;
 mod error;
 mod events;
 mod health;
+mod members;
 pub mod metrics;
 pub mod openapi;
 mod queries;
@@ -77,6 +81,8 @@ pub struct AppState {
     pub cockpit: Arc<::dashboards::Cockpit>,
     /// The early-warning rules, their lifecycle and the digest mail.
     pub warnings: Arc<::dashboards::WarningEngine>,
+    /// The members' own pages, their study recommendations and the weekly push.
+    pub members: Arc<::dashboards::Members>,
     /// False once shutdown began: `/readyz` turns 503 so balancers stop sending.
     pub ready: Arc<AtomicBool>,
 }
@@ -118,6 +124,12 @@ pub fn router(state: AppState) -> Router {
         .route("/queries", get(queries::list))
         .route("/warnings", get(warnings::list))
         .route("/warnings/{id}/ack", post(warnings::acknowledge))
+        .route("/members/{id}", get(members::page))
+        .route(
+            "/members/{id}/recommendations",
+            get(members::recommendations),
+        )
+        .route("/members/{id}/push", post(members::push))
         .route("/openapi.json", get(openapi::openapi_json))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new().gzip(true))

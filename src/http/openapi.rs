@@ -106,8 +106,10 @@ pub struct SqlAnswerBody {
 pub struct WhoamiBody {
     pub name: String,
     pub role: String,
-    /// The root of the org subtree the caller sees.
+    /// The root of the org subtree the caller sees (empty for a member).
     pub scope: String,
+    /// A member token's person (`member_id`); absent for other roles.
+    pub member: Option<String>,
     pub now: String,
     /// `YYYY-MM-DD`.
     pub today: String,
@@ -220,6 +222,9 @@ pub struct QueriesBody {
         super::queries::list,
         super::warnings::list,
         super::warnings::acknowledge,
+        super::members::page,
+        super::members::recommendations,
+        super::members::push,
         openapi_json,
     ),
     components(schemas(SqlFormat, Flag, WarningStatus, Severity)),
@@ -230,6 +235,7 @@ pub struct QueriesBody {
         (name = "sql", description = "Read-only analyst SQL in the caller's scope"),
         (name = "cockpit", description = "Dashboards (党建驾驶舱)"),
         (name = "warnings", description = "Early warnings (党建测控预警)"),
+        (name = "members", description = "A member's own record (我的党建) and the study pushed to them (智能党建)"),
         (name = "service", description = "Health, metrics, the web cockpit, this description"),
     )
 )]

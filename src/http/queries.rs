@@ -35,11 +35,14 @@ pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Va
                 QueryKind::Metric => "metric",
                 QueryKind::Stat => "stat",
                 QueryKind::Warning => "warning",
+                QueryKind::Recommendation => "recommendation",
             };
             // Views, models and statistics are queryable by name; a rule needs its
             // evaluation time, so the console gets its SQL with today's parameters.
             let sql = match q.kind {
-                QueryKind::Warning => q.render(catalog.params()).unwrap_or_else(|_| q.sql.clone()),
+                QueryKind::Warning | QueryKind::Recommendation => {
+                    q.render(catalog.params()).unwrap_or_else(|_| q.sql.clone())
+                }
                 _ => format!("SELECT * FROM {} LIMIT 100", q.name),
             };
             let mut entry = json!({
@@ -50,7 +53,7 @@ pub async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Va
                 "description": q.get("description"),
                 "sql": sql,
             });
-            if q.kind != QueryKind::Warning {
+            if !matches!(q.kind, QueryKind::Warning | QueryKind::Recommendation) {
                 entry["live"] = json!(format!("{LIVE_SCHEMA}.{}", q.name));
             }
             if let Some(projection) = app.warehouse.projections().get(&q.name) {

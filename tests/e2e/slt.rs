@@ -8,8 +8,9 @@
 //! edit of a `.sql` file needs no rebuild of this test; `SLT_QUERIES_DIR` points it at
 //! another copy of that directory. A file with a line `# as_of: <RFC 3339 instant>` also
 //! gets the answer of every warning rule of `queries/warnings/` as a table
-//! `warning_<name>`, evaluated as the engine does: in the session of the events that had
-//! occurred by that instant, with `${as_of}` (the instant in China time) and
+//! `warning_<name>`, and of every query of `queries/recommendations/` as a table
+//! `recommendation_<name>`, evaluated as the engines do: in the session of the events
+//! that had occurred by that instant, with `${as_of}` (the instant in China time) and
 //! `${as_of_date}` (its China date).
 
 use std::path::{Path, PathBuf};
@@ -111,9 +112,10 @@ pub async fn load_fixture(fixture: &Path) -> Arc<Warehouse> {
     warehouse
 }
 
-/// The warning rules evaluated at `as_of` (RFC 3339) as the engine evaluates them — in the
-/// session of the events that had occurred by then, `${as_of}` the instant in China time,
-/// `${as_of_date}` its China date — each answer a table `warning_<name>`.
+/// The warning rules and recommendation queries evaluated at `as_of` (RFC 3339) as the
+/// engines evaluate them — in the session of the events that had occurred by then,
+/// `${as_of}` the instant in China time, `${as_of_date}` its China date — each answer a
+/// table `warning_<name>` or `recommendation_<name>`.
 async fn warning_tables(warehouse: &Warehouse, as_of: &str) -> Vec<(String, Arc<MemTable>)> {
     let instant = chrono::DateTime::parse_from_rfc3339(as_of)
         .unwrap_or_else(|e| panic!("# as_of: {as_of}: {e}"))
@@ -122,7 +124,15 @@ async fn warning_tables(warehouse: &Warehouse, as_of: &str) -> Vec<(String, Arc<
     let params = catalog.params_at(instant);
     let ctx = warehouse.rules_context(instant).await.unwrap();
     let mut tables = Vec::new();
-    for rule in catalog.of_kind(QueryKind::Warning) {
+    let evaluated = catalog
+        .of_kind(QueryKind::Warning)
+        .map(|q| (q, "warning"))
+        .chain(
+            catalog
+                .of_kind(QueryKind::Recommendation)
+                .map(|q| (q, "recommendation")),
+        );
+    for (rule, prefix) in evaluated {
         let sql = rule
             .render(&params)
             .unwrap_or_else(|e| panic!("{}: {e}", rule.path));
@@ -139,7 +149,7 @@ async fn warning_tables(warehouse: &Warehouse, as_of: &str) -> Vec<(String, Arc<
         // batches' arrays is (or the other way round).
         let schema = batches.first().map_or(schema, |b| b.schema());
         let table = MemTable::try_new(schema, vec![batches]).unwrap();
-        tables.push((format!("warning_{}", rule.name), Arc::new(table)));
+        tables.push((format!("{prefix}_{}", rule.name), Arc::new(table)));
     }
     tables
 }

@@ -492,7 +492,7 @@ pub fn every_event_type() -> Vec<Value> {
         .collect()
 }
 
-/// The fixture's `warning.*` events: written only by the server.
+/// The fixture's `warning.*` and weekly-push events: written only by the server.
 pub fn server_owned_events() -> Vec<Value> {
     fixture_events()
         .into_iter()
@@ -501,7 +501,8 @@ pub fn server_owned_events() -> Vec<Value> {
 }
 
 fn is_server_owned(e: &Value) -> bool {
-    e["event_type"].as_str().unwrap().starts_with("warning.")
+    let t = e["event_type"].as_str().unwrap();
+    t.starts_with("warning.") || t == "study.recommended" || t == "study.digest_sent"
 }
 
 fn fixture_events() -> Vec<Value> {

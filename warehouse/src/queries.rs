@@ -25,6 +25,9 @@ pub enum QueryKind {
     Metric,
     Stat,
     Warning,
+    /// `queries/recommendations/`: what to push to whom (智能党建), evaluated at an
+    /// instant like a warning rule.
+    Recommendation,
 }
 
 impl QueryKind {
@@ -34,6 +37,7 @@ impl QueryKind {
             "metrics" => Some(Self::Metric),
             "stats" => Some(Self::Stat),
             "warnings" => Some(Self::Warning),
+            "recommendations" => Some(Self::Recommendation),
             _ => None,
         }
     }
@@ -200,7 +204,14 @@ impl QueryCatalog {
     /// The files of a `queries/` directory on disk.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let mut files = Vec::new();
-        for folder in ["views", "metrics", "stats", "warnings", "templates"] {
+        for folder in [
+            "views",
+            "metrics",
+            "stats",
+            "warnings",
+            "recommendations",
+            "templates",
+        ] {
             let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
                 continue;
             };
