@@ -10,6 +10,9 @@
 //                                             warnings in the caller's scope, detail, acknowledge
 //                                             (pages/warnings.js)
 //   #/sql                                     SQL console (admin, leader, analyst; pages/sql.js)
+//   #/me[?member=M000123]                     我的党建: a member's own record (a member: their
+//                                             own, and nothing else of the cockpit; secretary,
+//                                             leader, admin: a member of their scope; pages/me.js)
 // The other modules: api.js (requests with the token, errors, whoami), route.js (hash routes),
 // dom.js (elements, page state), format.js (labels, units, numbers, dates), charts.js (ECharts
 // and the option builders), panels.js (the cockpit's panels), period.js (the period picker).
@@ -23,11 +26,13 @@ import { errorBox, h, setState, view } from './dom.js';
 import { roleLabel } from './format.js';
 import { defaultRoute, go, leave, parseHash } from './route.js';
 import { cockpitPage, forgetDashboards } from './pages/cockpit.js';
+import { mePage } from './pages/me.js';
 import { signinPage } from './pages/signin.js';
 import { sqlPage } from './pages/sql.js';
 import { warningsPage } from './pages/warnings.js';
 
 const SQL_ROLES = ['admin', 'leader', 'analyst'];
+const ME_ROLES = ['member', 'secretary', 'leader', 'admin'];
 
 async function router() {
   leave();
@@ -44,8 +49,11 @@ async function router() {
     if (err.status !== 401) { setState('error', 'error'); view().replaceChildren(errorBox(err)); }
     return;
   }
+  // A member has their own page and nothing else (the server refuses them the rest).
+  if (me.role === 'member' && route !== 'me') { go('me'); return; }
   renderNav(me, route);
   switch (route) {
+    case 'me': return ME_ROLES.includes(me.role) ? mePage(me, params) : noAccessPage('我的党建');
     case 'cockpit': return me.role === 'producer' ? noAccessPage('驾驶舱') : cockpitPage(me, params);
     case 'warnings': return me.role === 'producer' ? noAccessPage('预警') : warningsPage(me, params);
     case 'sql': return SQL_ROLES.includes(me.role) ? sqlPage(me) : noAccessPage('SQL 控制台');
@@ -56,7 +64,7 @@ async function router() {
 function renderNav(me, route) {
   const nav = document.getElementById('nav');
   const signout = document.getElementById('signout');
-  document.getElementById('who-name').textContent = me ? `${me.name} · ${roleLabel(me.role)} · ${me.scope}` : '';
+  document.getElementById('who-name').textContent = me ? [me.name, roleLabel(me.role), me.scope].filter(Boolean).join(' · ') : '';
   nav.hidden = !me;
   signout.hidden = !me;
   if (!me) { document.getElementById('org-name').textContent = ''; document.getElementById('freshness').textContent = ''; return; }
@@ -67,6 +75,8 @@ function renderNav(me, route) {
     a.classList.toggle('active', a.dataset.route === route);
   }
   if (route !== 'cockpit') document.getElementById('freshness').textContent = '';
+  // The member's page names the org in its own header.
+  if (route === 'me') document.getElementById('org-name').textContent = '';
 }
 function noAccessPage(what) {
   setState('forbidden', 'ready');

@@ -79,7 +79,7 @@ export function valueLabel(column, value) {
   return String(value);
 }
 export function roleLabel(role) {
-  return { admin: '管理员', leader: '领导', analyst: '分析员', secretary: '书记', producer: '数据接入' }[role] || role;
+  return { admin: '管理员', leader: '领导', analyst: '分析员', secretary: '书记', producer: '数据接入', member: '党员' }[role] || role;
 }
 
 // ---------------------------------------------------------------------------------------------

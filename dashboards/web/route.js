@@ -23,6 +23,7 @@ export function redraw() { window.dispatchEvent(new HashChangeEvent('hashchange'
 export function defaultRoute(me) {
   if (me.role === 'secretary') return 'warnings';
   if (me.role === 'producer') return 'none';
+  if (me.role === 'member') return 'me';
   return 'cockpit';
 }
 

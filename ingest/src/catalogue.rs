@@ -952,7 +952,7 @@ mod tests {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));
         }
-        assert_eq!(EventType::ALL.len(), 42);
+        assert_eq!(EventType::ALL.len(), 46);
     }
 
     #[test]

@@ -78,15 +78,18 @@ pace AS (
     SELECT member_id, minutes,
            ${study_target_minutes_per_year} * (CAST(DATE '${as_of_date}' AS INT) - CAST(since AS INT) + 1) / 365.0 AS expected
     FROM (
-        SELECT m.member_id,
-               greatest(m.member_on, CAST(date_trunc('year', DATE '${as_of_date}') AS DATE)) AS since,
-               COALESCE(sum(s.minutes), 0.0) AS minutes
-        FROM members m
-        LEFT JOIN study s
-          ON s.member_id = m.member_id
-         AND s.occurred_on >= greatest(m.member_on, CAST(date_trunc('year', DATE '${as_of_date}') AS DATE))
-        WHERE m.member_on IS NOT NULL
-        GROUP BY m.member_id, greatest(m.member_on, CAST(date_trunc('year', DATE '${as_of_date}') AS DATE))
+        -- The date condition in the sum, not in the join: a range condition of a join
+        -- is pushed into the scan as a dynamic filter that DataFusion 55 can mistype.
+        SELECT m.member_id, m.since,
+               COALESCE(sum(CASE WHEN s.occurred_on >= m.since THEN s.minutes END), 0.0) AS minutes
+        FROM (
+            SELECT member_id,
+                   greatest(member_on, CAST(date_trunc('year', DATE '${as_of_date}') AS DATE)) AS since
+            FROM members
+            WHERE member_on IS NOT NULL
+        ) m
+        LEFT JOIN study s ON s.member_id = m.member_id
+        GROUP BY m.member_id, m.since
     )
 ),
 behind AS (

@@ -102,13 +102,17 @@ pub async fn demo_command(file: Option<&Path>, sets: &[Setting], args: DemoArgs)
         ingest.shutdown().await;
         return Ok(());
     }
+    // The week's study push before the models refresh, so the cockpit's 学习推荐 panels
+    // count it.
+    run_study_push(&config, &warehouse, &ingest, clock.now()).await?;
     let runner = dashboards::ModelRunner::new(warehouse.clone());
     let failed = crate::commands::refresh_models(&runner, &[], clock.as_ref()).await?;
     if failed > 0 {
         eprintln!("{failed} model(s) failed to refresh; the cockpit shows them as stale");
     }
 
-    let tokens = demo_tokens(&plan);
+    let member = demo_member(&warehouse, &plan.branch).await?;
+    let tokens = demo_tokens(&plan, &member);
     config.tokens = tokens.iter().map(|(t, _)| t.clone()).collect();
     write_demo_files(&args.data_dir, &config, &tokens)?;
     // Tokens revoked in the demo's config folder take effect while it serves.
@@ -235,8 +239,58 @@ fn split_requests(mut chunk: Vec<serde_json::Value>) -> Vec<Vec<serde_json::Valu
     out
 }
 
-/// One token per role; the plain token is returned beside its config entry.
-fn demo_tokens(plan: &DemoPlan) -> Vec<(TokenConfig, String)> {
+/// The member of the demo's `member` token: the first Party member of the demo branch
+/// (by id) whose quiz results were planted to lag in a topic, so their page (我的党建)
+/// shows a recommendation with its reason; else the first Party member there.
+async fn demo_member(
+    warehouse: &warehouse::Warehouse,
+    branch: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let orgs = warehouse::queries::sql_string_list(&warehouse.orgs().subtree(branch));
+    let rows = warehouse
+        .rows(&format!(
+            "SELECT member_id FROM people WHERE org_id IN ({orgs}) AND status = 'active' \
+             AND stage IN ('probationary', 'full_member') AND graduated_at IS NULL ORDER BY member_id"
+        ))
+        .await?;
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["member_id"].as_str())
+        .collect();
+    ids.iter()
+        .find(|id| generate::planted_gap(id).is_some())
+        .or(ids.first())
+        .map(|id| id.to_string())
+        .ok_or_else(|| format!("the demo branch {branch} has no Party member").into())
+}
+
+/// The week's study push (智能党建), as the server's schedule would have run it on Monday:
+/// `study.recommended` events and the digests in the outbox.
+async fn run_study_push(
+    config: &Config,
+    warehouse: &std::sync::Arc<warehouse::Warehouse>,
+    ingest: &std::sync::Arc<Ingestor>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> CommandResult {
+    let members = dashboards::Members::new(
+        warehouse.clone(),
+        ingest.clone(),
+        dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?,
+        config.link_base(),
+    );
+    match members.push(now, false).await {
+        Ok(r) => eprintln!(
+            "学习推荐 week of {}: {} member(s), {} recommendation(s) recorded, {} digest(s) mailed",
+            r.week, r.members, r.recorded, r.mails_sent
+        ),
+        Err(e) => eprintln!("学习推荐: the push failed: {e}"),
+    }
+    Ok(())
+}
+
+/// One token per role (a member's for `member`); the plain token is returned beside
+/// its config entry.
+fn demo_tokens(plan: &DemoPlan, member: &str) -> Vec<(TokenConfig, String)> {
     let entries = [
         ("校党委管理员", "admin", &plan.university),
         ("校党委书记", "leader", &plan.university),
@@ -245,6 +299,20 @@ fn demo_tokens(plan: &DemoPlan) -> Vec<(TokenConfig, String)> {
         ("支部书记", "secretary", &plan.branch),
         ("数据接入", "producer", &plan.university),
     ];
+    let member_entry = {
+        let token = new_token();
+        (
+            TokenConfig {
+                name: format!("党员{member}"),
+                role: "member".to_string(),
+                org: String::new(),
+                sha256: hash_token_hex(&token),
+                expires_at: String::new(),
+                member: member.to_string(),
+            },
+            token,
+        )
+    };
     entries
         .into_iter()
         .map(|(name, role, org)| {
@@ -261,6 +329,7 @@ fn demo_tokens(plan: &DemoPlan) -> Vec<(TokenConfig, String)> {
                 token,
             )
         })
+        .chain(std::iter::once(member_entry))
         .collect()
 }
 
@@ -277,7 +346,14 @@ fn write_demo_files(
     )?;
     let plain: Vec<serde_json::Value> = tokens
         .iter()
-        .map(|(t, token)| serde_json::json!({"name": t.name, "role": t.role, "org": t.org, "token": token}))
+        .map(|(t, token)| {
+            let mut entry =
+                serde_json::json!({"name": t.name, "role": t.role, "org": t.org, "token": token});
+            if !t.member.is_empty() {
+                entry["member"] = serde_json::json!(t.member);
+            }
+            entry
+        })
         .collect();
     write_private(
         &dir.join("demo-tokens.json"),
@@ -309,7 +385,12 @@ fn print_tokens(url: Option<&str>, tokens: &[(TokenConfig, String)], dir: &Path)
         dir.join("demo-tokens.json").display()
     );
     for (t, token) in tokens {
-        println!("  {:<9} {:<14} scope {:<10} {token}", t.role, t.name, t.org);
+        let scope = if t.member.is_empty() {
+            &t.org
+        } else {
+            &t.member
+        };
+        println!("  {:<9} {:<14} scope {:<10} {token}", t.role, t.name, scope);
     }
     if let Some(url) = url {
         let analyst = tokens

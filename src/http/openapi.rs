@@ -282,8 +282,14 @@ mod tests {
         let body = &source[start..];
         let api_end = body.find(".layer(").expect("the API router's layers");
         let mut routes = Vec::new();
-        for (offset, _) in body.match_indices(".route(\"") {
-            let after = &body[offset + ".route(\"".len()..];
+        // `.route("/path", get(…))`, on one line or as rustfmt breaks a long one.
+        for (offset, _) in body.match_indices(".route(") {
+            let Some(after) = body[offset + ".route(".len()..]
+                .trim_start()
+                .strip_prefix('"')
+            else {
+                continue;
+            };
             let path = &after[..after.find('"').expect("a quoted path")];
             let call = &after[..after.find(")\n").unwrap_or(after.len())];
             let prefix = if offset < api_end { "/api/v1" } else { "" };

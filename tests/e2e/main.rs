@@ -16,6 +16,8 @@
 //! - `pg`: the Postgres wire with psql, psycopg and pandas, against the HTTP answers;
 //! - `projections`: `people` and `orgs` kept as tables, row for row against the live views;
 //! - `migrate`: a table written by an earlier version gains the typed payload columns;
+//! - `members`: the member role (我的党建 and its API, nothing of anyone else), study
+//!   recommendations, the opt-out and the weekly push over real SMTP;
 //! - `slt`: sqllogictest files of `queries/` over small fixtures.
 
 // Test modules share helpers with `pub`.
@@ -26,6 +28,7 @@ mod dashboards;
 #[path = "../support/fixed_demo.rs"]
 mod fixed_demo;
 mod ingest;
+mod members;
 mod metrics;
 mod migrate;
 mod openapi;

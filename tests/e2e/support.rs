@@ -31,6 +31,10 @@ pub const TOKENS: &[(&str, &str, &str)] = &[
     ("t-expired", "analyst", "U"),
 ];
 
+/// Member tokens of the test config (`role = "member"`): (token, member_id) — people of
+/// `tests/data/recommendations_fixture.ndjson`.
+pub const MEMBER_TOKENS: &[(&str, &str)] = &[("t-member-r", "M_R"), ("t-member-n", "M_N")];
+
 /// The token of the test config that expired the day before [`TODAY`].
 pub const EXPIRED: &str = "t-expired";
 
@@ -82,6 +86,12 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
         };
         text.push_str(&format!(
             "[[tokens]]\nname = \"{token}\"\nrole = \"{role}\"\norg = \"{org}\"\nsha256 = \"{hash}\"\n{expires}\n"
+        ));
+    }
+    for (token, member) in MEMBER_TOKENS {
+        let hash = sha256_hex(token);
+        text.push_str(&format!(
+            "[[tokens]]\nname = \"{token}\"\nrole = \"member\"\nmember = \"{member}\"\nsha256 = \"{hash}\"\n\n"
         ));
     }
     // The tests refresh models by hand (`dangjian refresh`): a scheduler catching up

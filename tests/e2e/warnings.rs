@@ -44,12 +44,12 @@ WHERE t.member_id IS NULL
 ";
 
 /// The SMTP server of the test.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
 }
 
 impl Smtp {
-    fn start(port: u16, dir: &Path) -> Smtp {
+    pub(crate) fn start(port: u16, dir: &Path) -> Smtp {
         let python = crate::support::python();
         let mut child = Command::new(&python)
             .arg(concat!(
@@ -92,7 +92,7 @@ pub fn free_port() -> u16 {
 }
 
 /// The received messages, oldest first: (recipients, raw message).
-fn received(dir: &Path) -> Vec<(String, String)> {
+pub(crate) fn received(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();

@@ -3,10 +3,12 @@
 //
 //   DANGJIAN_URL      the server, e.g. http://127.0.0.1:8080
 //   DANGJIAN_TOKENS   demo-tokens.json from the demo's data dir: [{name, role, org, token}]
+//                     (the member's entry also names its person: `member`)
 //   DANGJIAN_SCREENSHOTS  where screenshots go (default target/screenshots)
 //   CHROMIUM          the browser (default /usr/bin/chromium)
 //
-// Run with tests/web/run.sh. Each page is photographed at 1920×1080 and 1366×768.
+// Run with tests/web/run.sh. Each page is photographed at 1920×1080 and 1366×768; the
+// member's own page (我的党建) at 375×812 (a phone) and 1366×768.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +30,7 @@ function token(role, org) {
 }
 const LAPTOP = { width: 1366, height: 768 };
 const SCREEN = { width: 1920, height: 1080 };
+const PHONE = { width: 375, height: 812 };
 // Generous: CI runs a debug build of the server, and a query over the views parses every event's JSON.
 const TIMEOUT = Number(process.env.DANGJIAN_WEB_TIMEOUT_MS || 90_000);
 
@@ -489,6 +492,103 @@ test('a bad query shows the server\'s error', async () => {
   await s.close();
 });
 
+// 我的党建: a member signs in and lands on their own page, which works on a phone (no
+// horizontal scrolling at 375 px) and on a laptop; the member reaches nothing else — not
+// another member's page, not the cockpit.
+test('the member\'s own page at 375×812 and 1366×768', async () => {
+  const member = token('member');
+  assert.ok(member.member, 'the demo\'s member token names its person');
+  const own = member.member;
+  const headers = (t) => ({ Authorization: `Bearer ${t.token}` });
+  // What the server answers for this member, to compare with the page.
+  const res = await fetch(`${BASE}/api/v1/members/${encodeURIComponent(own)}`, { headers: headers(member) });
+  assert.equal(res.status, 200, `the member reads their own page: ${res.status}`);
+  const record = await res.json();
+  // Another person, found by the admin (the member cannot run SQL).
+  const people = await fetch(`${BASE}/api/v1/sql`, {
+    method: 'POST', headers: headers(token('admin')),
+    body: `SELECT member_id FROM people WHERE member_id <> '${own}' ORDER BY member_id LIMIT 1`,
+  });
+  assert.equal(people.status, 200);
+  const other = (await people.json()).rows[0]?.member_id;
+  assert.ok(other, 'another person in the demo');
+
+  for (const viewport of [PHONE, LAPTOP]) {
+    const s = await open({ tok: member, viewport });
+    const { page } = s;
+    await page.goto(`${BASE}/`);
+    await waitFor(page, 'me');
+    assert.match(page.url(), /#\/me$/, 'a member lands on their own page');
+    assert.equal(await page.getAttribute('#me-page', 'data-member'), own);
+    const name = (await page.textContent('#me-name')).trim();
+    assert.ok(name.length > 0 && name !== '—', 'the name is shown');
+    assert.equal(name, record.member.name);
+    assert.match(await page.textContent('#who-name'), /党员/);
+    assert.doesNotMatch(await page.textContent('#me-page'), /null|undefined|NaN|\[object/, 'no placeholder of a missing value');
+    for (const section of ['header', 'next-step', 'dues', 'attendance', 'study', 'score', 'recommendations', 'push', 'quizzes', 'warnings', 'notices']) {
+      assert.ok(await page.$(`[data-section="${section}"]`), `section ${section}`);
+    }
+    // The figures are the server's.
+    const dues = await page.textContent('[data-section="dues"]');
+    assert.ok(dues.includes(`${record.dues.paid_months} / ${record.dues.due_months}`), `dues paid / due: ${dues}`);
+    assert.ok(dues.includes((record.dues.owed_fen / 100).toFixed(2)), 'the amount owed in yuan');
+    assert.equal(await page.$$eval('#dues-months .me-month', (els) => els.length), record.dues.months.length);
+    const recs = await page.$$eval('[data-section="recommendations"] [data-resource]', (els) => els.map((e) => [e.dataset.resource, e.querySelector('.rec-reason').textContent]));
+    assert.deepEqual(recs.map((r) => r[0]), record.recommendations.map((r) => r.resource_id), 'the recommendations, best first');
+    assert.ok(recs.every(([, reason]) => reason.length > 0), 'each recommendation with its reason');
+    if (!recs.length) assert.match(await page.textContent('[data-section="recommendations"]'), /本周暂无推荐/);
+    // Only the member's own link in the navigation.
+    assert.equal(await page.isVisible('nav a[data-route="me"]'), true, 'the member sees 我的党建');
+    for (const r of ['cockpit', 'warnings', 'sql']) assert.equal(await page.isVisible(`nav a[data-route="${r}"]`), false, `no ${r} link for a member`);
+    // Nothing wider than the screen (the top bar included).
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+    assert.ok(widths.scroll <= viewport.width, `no horizontal scrolling at ${viewport.width} px: scrollWidth ${widths.scroll}`);
+    if (viewport === PHONE) assert.ok(widths.scroll <= 375);
+    await shot(page, 'me');
+    await page.screenshot({ path: path.join(SHOTS, `me-full-${viewport.width}x${viewport.height}.png`), fullPage: true });
+
+    if (viewport === PHONE) {
+      // Another member's page: as the page would ask, with the same token — unknown to this member.
+      const status = await page.evaluate(async (id) => (await fetch(`/api/v1/members/${encodeURIComponent(id)}`, {
+        headers: { Authorization: `Bearer ${sessionStorage.getItem('dangjian.token')}` },
+      })).status, other);
+      assert.equal(status, 404, 'a member cannot read another member');
+      // Nor by the URL: the page shows the member's own record whatever it names.
+      await page.goto(`${BASE}/#/me?member=${encodeURIComponent(other)}`);
+      await waitFor(page, 'me');
+      assert.equal(await page.getAttribute('#me-page', 'data-member'), own);
+      // The cockpit leads back to the member's page; the API refuses the rest.
+      await page.goto(`${BASE}/#/cockpit`);
+      await page.waitForFunction(() => location.hash === '#/me' && document.body.dataset.view === 'me' && document.body.dataset.state === 'ready');
+      for (const url of ['/api/v1/dashboards/university', '/api/v1/warnings']) {
+        assert.equal((await fetch(`${BASE}${url}`, { headers: headers(member) })).status, 403, url);
+      }
+      const sql = await fetch(`${BASE}/api/v1/sql`, { method: 'POST', headers: headers(member), body: 'SELECT 1' });
+      assert.equal(sql.status, 403, 'no SQL for a member');
+    } else {
+      // The weekly push: opt out, and back in (the demo is left as it was).
+      const before = await page.getAttribute('#push', 'data-opted-out');
+      for (const want of [before === 'true' ? 'false' : 'true', before]) {
+        await page.click('#push-toggle');
+        await page.waitForFunction((w) => document.body.dataset.state === 'ready' && document.querySelector('#push')?.dataset.optedOut === w, want);
+        if (want !== before) await shot(page, 'me-push-off');
+      }
+    }
+    s.assertClean([/status of 404/]);
+    await s.close();
+  }
+
+  // The admin opens the member's page by its id (a secretary or leader of their scope would too).
+  const s = await open({ tok: token('admin'), viewport: LAPTOP });
+  await s.page.goto(`${BASE}/#/me?member=${encodeURIComponent(own)}`);
+  await waitFor(s.page, 'me');
+  assert.equal((await s.page.textContent('#me-name')).trim(), record.member.name);
+  assert.equal(await s.page.isVisible('nav a[data-route="me"]'), false, 'the 我的党建 link is the members\'');
+  assert.equal(await s.page.isVisible('nav a[data-route="cockpit"]'), true);
+  s.assertClean();
+  await s.close();
+});
+
 test('screenshots of every page at 1920×1080 and 1366×768', async () => {
   const leader = token('leader', 'U');
   const college = TOKENS.find((t) => t.role === 'leader' && t.org !== leader.org).org;
@@ -552,6 +652,7 @@ test('an org named with a script payload runs nothing on any page', async () => 
       [token('leader', 'U'), `#/cockpit?org=${branch}&as_of=${asOf}&live=true`, 'cockpit'],
       [token('secretary'), '#/warnings?status=all', 'warnings'],
       [token('analyst'), '#/sql', 'sql'],
+      [token('member'), '#/me', 'me'],
     ];
     for (const [tok, hash, view] of pages) {
       const s = await open({ tok });

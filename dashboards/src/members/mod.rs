@@ -121,7 +121,7 @@ impl Members {
             }
         }
         let sql = query.render(&self.warehouse.catalog().params_at(as_of))?;
-        let rows = Arc::new(self.warehouse.rows(&sql).await?);
+        let rows = Arc::new(Warehouse::rows_in(&self.session(), &sql).await?);
         *self.computed.lock().expect("cache lock") = Some((version, day, rows.clone()));
         Ok(rows)
     }
@@ -140,6 +140,26 @@ impl Members {
             .collect();
         mine.sort_by_key(|r| r["rank"].as_i64().unwrap_or(i64::MAX));
         Ok(mine)
+    }
+}
+
+impl Members {
+    /// The internal session for the members' queries, without join dynamic filters:
+    /// DataFusion 55 can push a join's filter into a scan with the wrong type (`Utf8 >=
+    /// Date32`), failing a query now and then.
+    pub(crate) fn session(&self) -> warehouse::datafusion::prelude::SessionContext {
+        let ctx = self.warehouse.context();
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .optimizer
+            .enable_join_dynamic_filter_pushdown = false;
+        ctx
+    }
+
+    async fn rows(&self, sql: &str) -> Result<Vec<Value>> {
+        Ok(Warehouse::rows_in(&self.session(), sql).await?)
     }
 }
 

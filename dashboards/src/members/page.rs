@@ -38,7 +38,7 @@ impl Members {
         let id = quoted_id(member_id)?;
         let today = warehouse::clock::china_today(now);
         let year = today.year();
-        let w = &self.warehouse;
+        let w = self;
         let person = w
             .rows(&format!(
                 "SELECT member_id, name, org_id, stage, CAST(stage_since AS VARCHAR) AS stage_since, \
@@ -52,7 +52,7 @@ impl Members {
                 id: member_id.to_string(),
             })?;
         let org_id = person["org_id"].as_str().unwrap_or_default().to_string();
-        let org_name = w.orgs().get(&org_id).map(|o| o.name);
+        let org_name = self.warehouse.orgs().get(&org_id).map(|o| o.name);
         let stage = person["stage"].as_str().unwrap_or("none").to_string();
         let next_step = w
             .rows(&format!(
@@ -143,7 +143,7 @@ impl Members {
         });
 
         // Study this year against the year's target, at the pace of the day.
-        let params = w.catalog().params_at(now);
+        let params = self.warehouse.catalog().params_at(now);
         let target: f64 = self
             .query
             .as_ref()
@@ -205,7 +205,13 @@ impl Members {
             ))
             .await?;
         // Notices of the member's org and the orgs above it that they have not read.
-        let path: Vec<String> = w.orgs().path(&org_id).into_iter().map(|(o, _)| o).collect();
+        let path: Vec<String> = self
+            .warehouse
+            .orgs()
+            .path(&org_id)
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
         let path = warehouse::queries::sql_string_list(&path);
         let notices = w
             .rows(&format!(

@@ -53,7 +53,7 @@ impl Members {
             week: week_text.clone(),
             ..PushReport::default()
         };
-        let w = &self.warehouse;
+        let w = self;
         let opted_out: HashSet<String> = ids(w
             .rows("SELECT member_id FROM push_preferences WHERE opted_out")
             .await?);
@@ -127,7 +127,6 @@ impl Members {
     /// address, not opted out, whose digest of the week was not yet accepted.
     async fn mail_week(&self, week: &str, report: &mut PushReport) -> Result<()> {
         let rows = self
-            .warehouse
             .rows(&format!(
                 "SELECT s.member_id, s.org_id, s.rank, s.reason, r.title, r.minutes, p.name, p.email \
                  FROM study_pushes s \

@@ -211,7 +211,16 @@ fn publish(
     activities: &super::university::Catalog,
 ) {
     for r in resources.in_month(m) {
-        let payload = json!({"resource_id": r.id, "title": r.title, "kind": r.kind});
+        let mut payload = json!({"resource_id": r.id, "title": r.title, "kind": r.kind});
+        if let Some(topic) = r.topic {
+            payload["topic"] = json!(topic);
+        }
+        if !r.required_for.is_empty() {
+            payload["required_for"] = json!(r.required_for);
+        }
+        if let Some(minutes) = r.minutes {
+            payload["minutes"] = json!(minutes);
+        }
         sink.emit(EventType::ResourcePublished, r.at, who, payload);
     }
     for n in notices.in_month(m) {
@@ -822,7 +831,17 @@ impl<'a> Writer<'a> {
     /// competition in April and November (out of 50). Scores depend on the branch.
     fn quizzes(&mut self, b: &Branch) {
         let m = self.m;
-        let mut tests = vec![(format!("QZ-U-{}", m.compact()), 100.0, (10, 25), 0.35, 0.55)];
+        // The university's test rotates through the topics month by month; the college's
+        // competition is on the Party's history.
+        let topic = names::TOPICS[(m.number() as usize - 1) % names::TOPICS.len()];
+        let mut tests = vec![(
+            format!("QZ-U-{}", m.compact()),
+            100.0,
+            (10, 25),
+            0.35,
+            0.55,
+            topic,
+        )];
         if matches!(m.number(), 4 | 11) {
             tests.push((
                 format!("QZ-{}-{}", self.college.id, m.compact()),
@@ -830,9 +849,10 @@ impl<'a> Writer<'a> {
                 (15, 20),
                 0.2,
                 0.4,
+                "党史",
             ));
         }
-        for (quiz_id, max_score, (from, to), base, slope) in tests {
+        for (quiz_id, max_score, (from, to), base, slope, topic) in tests {
             for p in &b.people {
                 if !p.life.is_learner(m.day(to)) && !p.life.is_learner(m.day(from)) {
                     continue;
@@ -844,12 +864,18 @@ impl<'a> Writer<'a> {
                 if day > self.uni.today || !p.life.is_learner(day) {
                     continue;
                 }
+                let gap = if super::planted_gap(&p.id) == Some(topic) {
+                    super::PLANTED_GAP_POINTS
+                } else {
+                    0.0
+                };
                 let pct = normal(
                     &mut self.rng,
                     b.quiz_mean + 14.0 * (p.engagement - 0.72),
                     8.0,
                 )
                 .clamp(20.0, 100.0);
+                let pct = (pct - gap).max(0.0);
                 let score = if max_score == 100.0 {
                     json!(pct.round() as i64)
                 } else {
@@ -860,7 +886,7 @@ impl<'a> Writer<'a> {
                     EventType::QuizTaken,
                     t,
                     Who::own(&b.id, &p.id),
-                    json!({"quiz_id": quiz_id, "score": score, "max_score": max_score as i64}),
+                    json!({"quiz_id": quiz_id, "score": score, "max_score": max_score as i64, "topic": topic}),
                 );
             }
         }
@@ -943,6 +969,9 @@ impl<'a> Writer<'a> {
                 id: format!("N-{}-{}-{k}", b.id, m.compact()),
                 title: names::pick(&mut self.rng, names::BRANCH_NOTICES).to_string(),
                 kind: "notice",
+                topic: None,
+                required_for: &[],
+                minutes: None,
             };
             let secretary = b.secretary_at(day).id.as_str();
             self.sink.emit(
@@ -1060,6 +1089,9 @@ impl<'a> Writer<'a> {
                     id: format!("A-{}-{}", b.id, m.compact()),
                     title: title.to_string(),
                     kind,
+                    topic: None,
+                    required_for: &[],
+                    minutes: None,
                 };
                 let secretary = b.secretary_at(day).id.as_str();
                 self.sink.emit(

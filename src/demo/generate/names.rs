@@ -636,6 +636,33 @@ pub(super) const RESOURCE_SERIES: &[&str] = &[
     "形势与政策专题报告·第",
 ];
 
+/// The topic of each series of [`RESOURCE_SERIES`] (the topics of the study
+/// recommendations, DOMAIN.md), and the stages that must study it (the 积极分子 and 发展对象
+/// courses: the Constitution and the Party's basic knowledge before each step).
+pub(super) const RESOURCE_TOPICS: &[(&str, &[&str])] = &[
+    ("理论学习", &[]),
+    ("党章党规", &["applicant", "activist", "development_target"]),
+    ("党史", &["activist"]),
+    ("廉洁教育", &[]),
+    ("理论学习", &[]),
+    ("党章党规", &["development_target"]),
+    ("党史", &[]),
+    ("业务知识", &[]),
+    ("党史", &[]),
+    ("形势政策", &[]),
+];
+
+/// The topics of study material and quizzes (党章党规, 党史, 理论学习, 形势政策, 廉洁教育,
+/// 业务知识): the monthly university test rotates through them.
+pub(super) const TOPICS: &[&str] = &[
+    "党章党规",
+    "党史",
+    "理论学习",
+    "形势政策",
+    "廉洁教育",
+    "业务知识",
+];
+
 pub(super) const RESOURCE_KINDS: &[&str] = &["文章", "视频", "音频", "课件", "文件"];
 
 pub(super) const UNIVERSITY_NOTICES: &[&str] = &[

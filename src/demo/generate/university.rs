@@ -54,6 +54,10 @@ pub(super) struct Item {
     pub(super) id: String,
     pub(super) title: String,
     pub(super) kind: &'static str,
+    /// For study material: its topic, the stages that must study it, its length.
+    pub(super) topic: Option<&'static str>,
+    pub(super) required_for: &'static [&'static str],
+    pub(super) minutes: Option<u32>,
 }
 
 /// Items of one org in time order.
@@ -860,11 +864,15 @@ fn university_resources(rng: &mut StdRng, launch: Date, today: Date) -> Catalog 
             } else {
                 format!("{series}{}", counters[s])
             };
+            let (topic, required_for) = names::RESOURCE_TOPICS[s];
             items.push(Item {
                 at,
                 id: format!("R-{UNIVERSITY_ID}-{:04}", items.len() + 1),
                 title,
                 kind: names::pick(rng, names::RESOURCE_KINDS),
+                topic: Some(topic),
+                required_for,
+                minutes: Some(10 + (items.len() as u32 * 7) % 12 * 5),
             });
         }
     }
@@ -873,6 +881,7 @@ fn university_resources(rng: &mut StdRng, launch: Date, today: Date) -> Catalog 
 
 fn college_resources(rng: &mut StdRng, id: &str, short: &str, span: (Date, Date)) -> Catalog {
     const SERIES: &[&str] = &["党建微课堂", "榜样党员风采", "课程思政案例", "理论学习材料"];
+    const TOPICS: &[&str] = &["党章党规", "党史", "业务知识", "理论学习"];
     let mut counters = [0; 4];
     let mut items = Vec::new();
     for m in months_between(span) {
@@ -887,6 +896,9 @@ fn college_resources(rng: &mut StdRng, id: &str, short: &str, span: (Date, Date)
                 id: format!("R-{id}-{:04}", items.len() + 1),
                 title: format!("{short}{}·第{}期", SERIES[s], counters[s]),
                 kind: names::pick(rng, names::RESOURCE_KINDS),
+                topic: Some(TOPICS[s]),
+                required_for: &[],
+                minutes: Some(10 + (items.len() as u32 * 7) % 12 * 5),
             });
         }
     }
@@ -914,6 +926,9 @@ fn notices(
                 id: format!("{prefix}-{:04}", items.len() + 1),
                 title: format!("{issuer}{}", names::pick(rng, titles)),
                 kind: "notice",
+                topic: None,
+                required_for: &[],
+                minutes: None,
             });
         }
     }
@@ -936,6 +951,9 @@ fn activities(rng: &mut StdRng, prefix: &str, span: (Date, Date), per_two_months
             id: format!("{prefix}-{:03}", items.len() + 1),
             title: title.to_string(),
             kind,
+            topic: None,
+            required_for: &[],
+            minutes: None,
         });
     }
     sorted(items)
