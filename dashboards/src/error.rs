@@ -65,6 +65,20 @@ pub enum Error {
     },
 }
 
+/// An event the engines make that does not validate (a bug of ours, named by field).
+impl From<ingest::FieldError> for Error {
+    fn from(e: ingest::FieldError) -> Self {
+        Error::Ingest(format!("{}: {}", e.field, e.message))
+    }
+}
+
+/// The engines' events not stored (the writer refused or could not commit).
+impl From<ingest::IngestError> for Error {
+    fn from(e: ingest::IngestError) -> Self {
+        Error::Ingest(e.to_string())
+    }
+}
+
 impl Error {
     pub fn fault(&self) -> Fault {
         match self {

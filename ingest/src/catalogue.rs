@@ -196,6 +196,8 @@ macro_rules! labelled_enum {
             pub fn as_str(self) -> &'static str { match self { $($name::$variant => $key),* } }
             /// The Chinese label shown in the cockpit and in mail.
             pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),* } }
+            /// The value a key names (`as_str`'s inverse).
+            pub fn parse(s: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.as_str() == s) }
         }
 
         impl fmt::Display for $name {

@@ -156,7 +156,7 @@ pub async fn push(
     app.ingest
         .submit(vec![event])
         .await
-        .map_err(|e| ApiError::from(dashboards::Error::Ingest(e.to_string())))?;
+        .map_err(dashboards::Error::from)?;
     Ok(Json(
         json!({ "member_id": id, "push_enabled": body.enabled }),
     ))

@@ -1,34 +1,15 @@
 //! 我的党建: one person's record, as their own page shows it.
 
 use chrono::{DateTime, Datelike, Utc};
+use ingest::catalogue::{MeetingKind, Stage};
 use serde_json::{Value, json};
 
 use super::{Members, quoted_id};
 use crate::{Error, Result};
 
-/// The Chinese name of a development stage.
+/// The Chinese name of a development stage (`none`: registered only, 群众).
 fn stage_label(stage: &str) -> &'static str {
-    match stage {
-        "applicant" => "入党申请人",
-        "activist" => "入党积极分子",
-        "development_target" => "发展对象",
-        "probationary" => "预备党员",
-        "full_member" => "正式党员",
-        _ => "群众",
-    }
-}
-
-/// The Chinese name of a meeting kind.
-fn meeting_label(kind: &str) -> &'static str {
-    match kind {
-        "branch_assembly" => "支部党员大会",
-        "committee" => "支委会",
-        "group" => "党小组会",
-        "lecture" => "党课",
-        "theme_day" => "主题党日",
-        "life_meeting" => "组织生活会",
-        _ => "其他会议",
-    }
+    Stage::parse(stage).map_or("群众", Stage::label_zh)
 }
 
 impl Members {
@@ -136,7 +117,8 @@ impl Members {
             "rate": (invited > 0).then(|| present as f64 / invited as f64),
             "by_kind": by_kind.iter().map(|k| {
                 let mut k = k.clone();
-                let label = meeting_label(k["kind"].as_str().unwrap_or_default());
+                let label = MeetingKind::parse(k["kind"].as_str().unwrap_or_default())
+                    .map_or("其他会议", MeetingKind::label_zh);
                 k["label"] = json!(label);
                 k
             }).collect::<Vec<_>>(),

@@ -12,9 +12,9 @@ use lettre::message::Mailbox;
 use serde_json::Value;
 
 use super::{ACTOR, Members};
+use crate::Result;
 use crate::clock::Clock;
-use crate::warnings::mail::Digest;
-use crate::{Error, Result};
+use crate::warnings::mail::{Digest, escape};
 
 /// What one push did.
 #[derive(Debug, Default, Clone)]
@@ -89,10 +89,13 @@ impl Members {
                         .collect(),
                     topic: row["topic"].as_str().map(|t| Text(t.to_string())),
                 });
-                events.push(
-                    ValidEvent::made(now, &text("org_id"), Some(member), ACTOR, payload)
-                        .map_err(|e| Error::Ingest(format!("{}: {}", e.field, e.message)))?,
-                );
+                events.push(ValidEvent::made(
+                    now,
+                    &text("org_id"),
+                    Some(member),
+                    ACTOR,
+                    payload,
+                )?);
             }
         }
         report.recorded = events.len();
@@ -101,10 +104,7 @@ impl Members {
             return Ok(report);
         }
         if !events.is_empty() {
-            self.ingest
-                .submit(events)
-                .await
-                .map_err(|e| Error::Ingest(e.to_string()))?;
+            self.ingest.submit(events).await?;
         }
         self.mail_week(&week_text, &mut report).await?;
         metrics::counter!("dangjian_study_pushes_total").increment(1);
@@ -166,16 +166,13 @@ impl Members {
                         recipients: vec![Email(email.to_string())],
                     });
                     let org = first["org_id"].as_str().unwrap_or_default();
-                    sent.push(
-                        ValidEvent::made(
-                            self.ingest.clock().now(),
-                            org,
-                            Some(&member),
-                            ACTOR,
-                            payload,
-                        )
-                        .map_err(|e| Error::Ingest(format!("{}: {}", e.field, e.message)))?,
-                    );
+                    sent.push(ValidEvent::made(
+                        self.ingest.clock().now(),
+                        org,
+                        Some(&member),
+                        ACTOR,
+                        payload,
+                    )?);
                 }
                 Err(e) => {
                     tracing::warn!(member, error = %e, "study digest not delivered; the next run retries");
@@ -184,10 +181,7 @@ impl Members {
             }
         }
         if !sent.is_empty() {
-            self.ingest
-                .submit(sent)
-                .await
-                .map_err(|e| Error::Ingest(e.to_string()))?;
+            self.ingest.submit(sent).await?;
         }
         Ok(())
     }
@@ -268,11 +262,4 @@ fn ids(rows: Vec<Value>) -> HashSet<String> {
     rows.into_iter()
         .filter_map(|r| r["member_id"].as_str().map(str::to_string))
         .collect()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -9,9 +9,9 @@ use ingest::{Payload, ValidEvent};
 use lettre::message::Mailbox;
 use serde_json::Value;
 
-use super::mail::Digest;
+use super::mail::{Digest, escape};
 use super::{ACTOR, RunReport, Severity, WarningEngine};
-use crate::{Error, Result};
+use crate::Result;
 
 impl WarningEngine {
     /// Mails every warning that needs it, one digest per secretary, and records
@@ -67,11 +67,13 @@ impl WarningEngine {
                             warning_id: Id(field("warning_id")),
                             recipients: vec![Email(email.clone())],
                         });
-                        notified.push(
-                            ValidEvent::made(now, &field("org_id"), None, ACTOR, payload).map_err(
-                                |e| Error::Ingest(format!("{}: {}", e.field, e.message)),
-                            )?,
-                        );
+                        notified.push(ValidEvent::made(
+                            now,
+                            &field("org_id"),
+                            None,
+                            ACTOR,
+                            payload,
+                        )?);
                     }
                 }
                 Err(e) => {
@@ -82,10 +84,7 @@ impl WarningEngine {
         }
         report.notified = notified.len();
         if !notified.is_empty() {
-            self.ingest
-                .submit(notified)
-                .await
-                .map_err(|e| Error::Ingest(e.to_string()))?;
+            self.ingest.submit(notified).await?;
         }
         Ok(())
     }
@@ -196,11 +195,4 @@ impl WarningEngine {
             html,
         }
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

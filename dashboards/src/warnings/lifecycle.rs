@@ -55,8 +55,7 @@ impl WarningEngine {
             .map(|a| ((a.rule.as_str(), a.subject_id.as_str()), a))
             .collect();
         let event = |org_id: &str, member_id: Option<&str>, payload: Payload| {
-            ValidEvent::made(now, org_id, member_id, ACTOR, payload)
-                .map_err(|e| Error::Ingest(format!("{}: {}", e.field, e.message)))
+            ValidEvent::made(now, org_id, member_id, ACTOR, payload).map_err(Error::from)
         };
         let mut events = Vec::new();
         let mut seen = std::collections::HashSet::new();

@@ -136,12 +136,8 @@ impl WarningEngine {
             None,
             &who.actor_id,
             payload,
-        )
-        .map_err(|e| Error::Ingest(format!("{}: {}", e.field, e.message)))?;
-        self.ingest
-            .submit(vec![event])
-            .await
-            .map_err(|e| Error::Ingest(e.to_string()))?;
+        )?;
+        self.ingest.submit(vec![event]).await?;
         let mut after = self.find(id).await?;
         if let Some(row) = after.as_object_mut() {
             self.decorate(row);

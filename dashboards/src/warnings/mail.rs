@@ -197,3 +197,11 @@ impl Mailer {
         Err(MailError::Undelivered { attempts, last })
     }
 }
+
+/// Text made safe inside the HTML part of a message (and its attribute values).
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -204,10 +204,7 @@ impl WarningEngine {
             .await?;
         report.findings = findings;
         if !events.is_empty() {
-            self.ingest
-                .submit(events)
-                .await
-                .map_err(|e| Error::Ingest(e.to_string()))?;
+            self.ingest.submit(events).await?;
         }
         self.deliver(&mut report).await?;
         tracing::info!(
