@@ -104,7 +104,7 @@ pub async fn demo_command(file: Option<&Path>, sets: &[Setting], args: DemoArgs)
     }
     // The week's study push before the models refresh, so the cockpit's 学习推荐 panels
     // count it.
-    run_study_push(&config, &warehouse, &ingest, clock.now()).await?;
+    run_study_push(&config, &warehouse, &ingest, week_start(today)).await?;
     let runner = dashboards::ModelRunner::new(warehouse.clone());
     let failed = crate::commands::refresh_models(&runner, &[], clock.as_ref()).await?;
     if failed > 0 {
@@ -262,6 +262,16 @@ async fn demo_member(
         .or(ids.first())
         .map(|id| id.to_string())
         .ok_or_else(|| format!("the demo branch {branch} has no Party member").into())
+}
+
+/// Monday 08:00 (China time) of the week of `today`: when the schedule of the study
+/// push ran that week. The demo pushes as of then, so its figures do not depend on the
+/// hour it is started at.
+fn week_start(today: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::Datelike;
+    let monday = today - chrono::Days::new(today.weekday().num_days_from_monday().into());
+    let local = monday.and_hms_opt(8, 0, 0).expect("08:00 exists");
+    (local - chrono::TimeDelta::hours(8)).and_utc()
 }
 
 /// The week's study push (智能党建), as the server's schedule would have run it on Monday:

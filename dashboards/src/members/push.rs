@@ -69,7 +69,10 @@ impl Members {
             }
         }
         report.opted_out = by_member.keys().filter(|m| opted_out.contains(*m)).count();
-        let now = self.ingest.clock().now();
+        // The recommendations are of the push's instant (never later than now: a push
+        // as of a later hour is recorded now), so what is followed after it is counted
+        // from then, whenever the push actually ran.
+        let now = as_of.min(self.ingest.clock().now());
         let mut events = Vec::new();
         for (member, rows) in &by_member {
             if opted_out.contains(member) || recorded.contains(member) {
