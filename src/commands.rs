@@ -39,6 +39,10 @@ pub async fn sql_command(file: Option<&Path>, sets: &[Setting], args: SqlArgs) -
     };
     let (warehouse, _table) = open_warehouse(&config).await?;
     let warehouse = std::sync::Arc::new(warehouse);
+    // The read models answer under their own names, as they do for the server's readers.
+    dashboards::ModelRunner::new(warehouse.clone())
+        .load_tables()
+        .await?;
     // At the machine: the operator reads everything, as an admin.
     let result = warehouse
         .query(

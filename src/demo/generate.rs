@@ -17,6 +17,7 @@
 //! - [`lapses`]: the planted cases, one per early-warning rule, at fixed ids (its
 //!   module doc lists them).
 //! - [`month`]: plan → events, one chunk per month and college.
+//! - [`follow`]: the study that follows the recorded weekly pushes (loaded after them).
 //! - [`names`], [`calendar`]: vocabulary and date arithmetic.
 //!
 //! ## Determinism
@@ -27,6 +28,7 @@
 //! duplicates. Nothing is dated after `today`.
 
 mod calendar;
+mod follow;
 mod lapses;
 mod month;
 mod names;
@@ -39,6 +41,8 @@ use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+
+pub use follow::follow_through;
 
 use calendar::Month;
 use university::University;

@@ -102,9 +102,16 @@ pub async fn demo_command(file: Option<&Path>, sets: &[Setting], args: DemoArgs)
         ingest.shutdown().await;
         return Ok(());
     }
-    // The week's study push before the models refresh, so the cockpit's 学习推荐 panels
-    // count it.
-    run_study_push(&config, &warehouse, &ingest, week_start(today)).await?;
+    // The study pushes of the earlier weeks and what members took up, then the week's
+    // push, before the models refresh, so the cockpit's 学习推荐 panels count them.
+    let members = dashboards::Members::new(
+        warehouse.clone(),
+        ingest.clone(),
+        dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?,
+        config.link_base(),
+    );
+    load_study_history(&members, &ingest, &spec).await?;
+    run_study_push(&members, week_start(today)).await;
     let runner = dashboards::ModelRunner::new(warehouse.clone());
     let failed = crate::commands::refresh_models(&runner, &[], clock.as_ref()).await?;
     if failed > 0 {
@@ -274,20 +281,44 @@ fn week_start(today: NaiveDate) -> chrono::DateTime<chrono::Utc> {
     (local - chrono::TimeDelta::hours(8)).and_utc()
 }
 
+/// Weeks of study pushes before the current one that the demo records, with the study
+/// that followed them.
+const PUSH_HISTORY_WEEKS: u64 = 4;
+
+/// The study pushes of the [`PUSH_HISTORY_WEEKS`] weeks before today's, each recorded as
+/// its Monday's push would have computed it (over the events that had occurred by then;
+/// no mail for the past), then the study members did after it
+/// ([`generate::follow_through`]), week by week so that each week's recommendations
+/// know what was studied after the last.
+async fn load_study_history(
+    members: &dashboards::Members,
+    ingest: &Arc<Ingestor>,
+    spec: &DemoSpec,
+) -> CommandResult {
+    let started = Instant::now();
+    let (mut recorded, mut followed) = (0, 0);
+    for back in (1..=PUSH_HISTORY_WEEKS).rev() {
+        let monday = week_start(spec.today - chrono::Days::new(7 * back));
+        let (report, rows) = members.record_past(monday).await?;
+        let week: NaiveDate = report.week.parse()?;
+        let study = generate::follow_through(spec.seed, spec.today, week, &rows);
+        recorded += report.recorded;
+        followed += study.len();
+        if !study.is_empty() {
+            ingest.ingest(study).await?;
+        }
+    }
+    eprintln!(
+        "学习推荐 history: {PUSH_HISTORY_WEEKS} earlier weeks, {recorded} recommendation(s) recorded, \
+         {followed} followed by study, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// The week's study push (智能党建), as the server's schedule would have run it on Monday:
 /// `study.recommended` events and the digests in the outbox.
-async fn run_study_push(
-    config: &Config,
-    warehouse: &std::sync::Arc<warehouse::Warehouse>,
-    ingest: &std::sync::Arc<Ingestor>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> CommandResult {
-    let members = dashboards::Members::new(
-        warehouse.clone(),
-        ingest.clone(),
-        dashboards::warnings::mail::Mailer::new(config.mail_settings()?)?,
-        config.link_base(),
-    );
+async fn run_study_push(members: &dashboards::Members, now: chrono::DateTime<chrono::Utc>) {
     match members.push(now, false).await {
         Ok(r) => eprintln!(
             "学习推荐 week of {}: {} member(s), {} recommendation(s) recorded, {} digest(s) mailed",
@@ -295,7 +326,6 @@ async fn run_study_push(
         ),
         Err(e) => eprintln!("学习推荐: the push failed: {e}"),
     }
-    Ok(())
 }
 
 /// One token per role (a member's for `member`); the plain token is returned beside

@@ -66,6 +66,38 @@ async fn a_member_reads_their_own_record_and_nothing_else() {
         "「党史」测试平均70分，低于本支部平均80分"
     );
     assert_eq!(page["push"]["opted_out"], false);
+    assert_eq!(page["member"]["stage_since"], "2026-01-10", "{page}");
+
+    // Unread notices: of the member's org and the orgs above it, published since they
+    // came (registered 2025-03-01), not read.
+    let notice = |id: &str, org: &str, at: &str| {
+        json!({"event_type": "notice.published", "occurred_at": at, "org_id": org,
+               "payload": {"notice_id": id, "title": format!("通知{id}")}})
+    };
+    let (status, body) = server
+        .post_json(
+            "t-admin",
+            &json!([
+                notice("N_OLD", "U", "2025-02-01T09:00:00+08:00"),
+                notice("N_U", "U", "2026-11-01T09:00:00+08:00"),
+                notice("N_B1", "B1", "2026-11-02T09:00:00+08:00"),
+                notice("N_READ", "C1", "2026-11-03T09:00:00+08:00"),
+                notice("N_B2", "B2", "2026-11-04T09:00:00+08:00"),
+                {"event_type": "notice.read", "occurred_at": "2026-11-03T12:00:00+08:00",
+                 "org_id": "B1", "member_id": "M_R", "payload": {"notice_id": "N_READ"}},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = server.get("t-member-r", "/api/v1/members/M_R").await;
+    let unread: Vec<&str> = page["notices"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["notice_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(unread, ["N_B1", "N_U"], "{page}");
+    assert_eq!(page["notices"]["unread"], 2);
     let (status, rec) = server
         .get("t-member-r", "/api/v1/members/M_R/recommendations")
         .await;

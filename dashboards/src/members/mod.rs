@@ -144,23 +144,28 @@ impl Members {
 }
 
 impl Members {
-    /// The internal session for the members' queries, without join dynamic filters:
-    /// DataFusion 55 can push a join's filter into a scan with the wrong type (`Utf8 >=
-    /// Date32`), failing a query now and then.
+    /// The internal session for the members' queries, without join dynamic filters
+    /// (see [`without_join_dynamic_filters`]).
     pub(crate) fn session(&self) -> warehouse::datafusion::prelude::SessionContext {
         let ctx = self.warehouse.context();
-        ctx.state_ref()
-            .write()
-            .config_mut()
-            .options_mut()
-            .optimizer
-            .enable_join_dynamic_filter_pushdown = false;
+        without_join_dynamic_filters(&ctx);
         ctx
     }
 
     async fn rows(&self, sql: &str) -> Result<Vec<Value>> {
         Ok(Warehouse::rows_in(&self.session(), sql).await?)
     }
+}
+
+/// Turns off join dynamic filters in `ctx`: DataFusion 55 can push a join's filter into
+/// a scan with the wrong type (`Utf8 >= Date32`), failing a query now and then.
+pub(crate) fn without_join_dynamic_filters(ctx: &warehouse::datafusion::prelude::SessionContext) {
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .options_mut()
+        .optimizer
+        .enable_join_dynamic_filter_pushdown = false;
 }
 
 /// `id` as a SQL string literal, after checking it is an id (letters, digits, `-_.:`).

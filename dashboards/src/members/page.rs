@@ -22,8 +22,9 @@ impl Members {
         let w = self;
         let person = w
             .rows(&format!(
-                "SELECT member_id, name, org_id, stage, CAST(stage_since AS VARCHAR) AS stage_since, \
-                        status, email IS NOT NULL AS has_email \
+                "SELECT member_id, name, org_id, stage, CAST(china_date(stage_since) AS VARCHAR) AS stage_since, \
+                        status, email IS NOT NULL AS has_email, \
+                        CAST(GREATEST(registered_at, transferred_in_at) AS VARCHAR) AS arrived_at \
                  FROM people WHERE member_id = {id}"
             ))
             .await?
@@ -185,8 +186,24 @@ impl Members {
                  FROM warnings WHERE member_id = {id} AND status <> 'resolved' \
                  ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, raised_at DESC"
             ))
-            .await?;
-        // Notices of the member's org and the orgs above it that they have not read.
+            .await?
+            .into_iter()
+            .map(|mut w| {
+                // The rule's title (e.g. 党费欠缴) beside its file name.
+                let title = w["rule"]
+                    .as_str()
+                    .and_then(|r| self.warehouse.catalog().get(r))
+                    .and_then(|q| q.get("title"))
+                    .map(str::to_string);
+                w["title"] = json!(title);
+                w
+            })
+            .collect::<Vec<_>>();
+        // Notices of the member's org and the orgs above it that they have not read,
+        // published since they came to that org (registration or the latest transfer in).
+        let arrived = person["arrived_at"]
+            .as_str()
+            .unwrap_or("1970-01-01T00:00:00Z");
         let path: Vec<String> = self
             .warehouse
             .orgs()
@@ -202,6 +219,7 @@ impl Members {
                         CAST(n.occurred_on AS VARCHAR) AS published_on \
                  FROM live_events n \
                  WHERE n.event_type = 'notice.published' AND n.org_id IN ({path}) \
+                   AND n.occurred_at >= CAST('{arrived}' AS TIMESTAMP) \
                    AND json_get_str(n.payload, 'notice_id') NOT IN ( \
                        SELECT json_get_str(r.payload, 'notice_id') FROM live_events r \
                        WHERE r.event_type = 'notice.read' AND r.member_id = {id} \

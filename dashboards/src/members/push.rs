@@ -11,10 +11,11 @@ use ingest::{Payload, ValidEvent};
 use lettre::message::Mailbox;
 use serde_json::Value;
 
-use super::{ACTOR, Members};
+use super::{ACTOR, Members, without_join_dynamic_filters};
 use crate::Result;
 use crate::clock::Clock;
 use crate::warnings::mail::{Digest, escape};
+use warehouse::Warehouse;
 
 /// What one push did.
 #[derive(Debug, Default, Clone)]
@@ -41,6 +42,72 @@ impl Members {
     pub async fn push(&self, as_of: DateTime<Utc>, dry_run: bool) -> Result<PushReport> {
         let _one = self.running.lock().await;
         let all = self.all_recommendations(as_of).await?;
+        let (mut report, events) = self.week_events(as_of, &all).await?;
+        if dry_run {
+            return Ok(report);
+        }
+        if !events.is_empty() {
+            self.ingest.submit(events).await?;
+        }
+        self.mail_week(&report.week.clone(), &mut report).await?;
+        metrics::counter!("dangjian_study_pushes_total").increment(1);
+        metrics::counter!("dangjian_mails_total", "status" => "sent")
+            .increment(report.mails_sent as u64);
+        metrics::counter!("dangjian_mails_total", "status" => "failed")
+            .increment(report.mails_failed.len() as u64);
+        tracing::info!(
+            week = report.week,
+            members = report.members,
+            recorded = report.recorded,
+            mails = report.mails_sent,
+            failed = report.mails_failed.len(),
+            "study push"
+        );
+        Ok(report)
+    }
+
+    /// Records the week of a past instant `as_of` as its push would have recorded it
+    /// then — the recommendations computed over the events that had occurred by `as_of`
+    /// (as the warning rules are) — and mails nothing: for loading history, such as the
+    /// demo's earlier weeks. Answers the report and the rows it recorded (member_id,
+    /// org_id, resource_id, rank, minutes, signals…), none for members already recorded
+    /// that week.
+    pub async fn record_past(&self, as_of: DateTime<Utc>) -> Result<(PushReport, Vec<Value>)> {
+        let _one = self.running.lock().await;
+        let Some(query) = &self.query else {
+            return Ok((PushReport::default(), Vec::new()));
+        };
+        let ctx = self.warehouse.rules_context(as_of).await?;
+        without_join_dynamic_filters(&ctx);
+        let sql = query.render(&self.warehouse.catalog().params_at(as_of))?;
+        let all = Warehouse::rows_in(&ctx, &sql).await?;
+        let (report, events) = self.week_events(as_of, &all).await?;
+        let recorded: HashSet<&str> = events
+            .iter()
+            .filter_map(|e| e.member_id.as_deref())
+            .collect();
+        let rows = all
+            .iter()
+            .filter(|r| {
+                r["member_id"]
+                    .as_str()
+                    .is_some_and(|m| recorded.contains(m))
+            })
+            .cloned()
+            .collect();
+        if !events.is_empty() {
+            self.ingest.submit(events).await?;
+        }
+        Ok((report, rows))
+    }
+
+    /// The `study.recommended` events of the week of `as_of` for the recommendations
+    /// `all`: members who opted out or whose week is already recorded are left out.
+    async fn week_events(
+        &self,
+        as_of: DateTime<Utc>,
+        all: &[Value],
+    ) -> Result<(PushReport, Vec<ValidEvent>)> {
         let week = warehouse::clock::china_today(as_of);
         let week = week
             - chrono::Days::new(
@@ -63,7 +130,7 @@ impl Members {
             ))
             .await?);
         let mut by_member: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-        for row in all.iter() {
+        for row in all {
             if let Some(m) = row["member_id"].as_str() {
                 by_member.entry(m.to_string()).or_default().push(row);
             }
@@ -103,27 +170,7 @@ impl Members {
         }
         report.recorded = events.len();
         report.members = by_member.keys().filter(|m| !opted_out.contains(*m)).count();
-        if dry_run {
-            return Ok(report);
-        }
-        if !events.is_empty() {
-            self.ingest.submit(events).await?;
-        }
-        self.mail_week(&week_text, &mut report).await?;
-        metrics::counter!("dangjian_study_pushes_total").increment(1);
-        metrics::counter!("dangjian_mails_total", "status" => "sent")
-            .increment(report.mails_sent as u64);
-        metrics::counter!("dangjian_mails_total", "status" => "failed")
-            .increment(report.mails_failed.len() as u64);
-        tracing::info!(
-            week = report.week,
-            members = report.members,
-            recorded = report.recorded,
-            mails = report.mails_sent,
-            failed = report.mails_failed.len(),
-            "study push"
-        );
-        Ok(report)
+        Ok((report, events))
     }
 
     /// Mails the recorded recommendations of `week` to every member with an e-mail

@@ -24,13 +24,6 @@ const SCORE_PARTS = [
 const SIGNAL_LABELS = {
   quiz_gap: '测试薄弱', stage_required: '阶段必学', behind_pace: '进度落后', peers: '同支部在学',
 };
-const RULE_TITLES = {
-  dues_arrears: '党费欠缴', application_unanswered: '入党申请未按期谈话',
-  activist_assessment_overdue: '入党积极分子考察逾期', probation_ending: '预备期即将届满或已届满未转正',
-  approval_overdue: '入党或转正审批逾期', graduating_soon: '发展对象或预备党员即将毕业',
-  graduate_transfer_pending: '毕业党员组织关系未转出', evaluation_missing: '未参加年度民主评议',
-  no_organisational_life: '长期未参加组织生活', low_participation: '参与度偏低',
-};
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : (v === null || v === undefined || v === '' ? null : Number(v)));
 const int = (v) => { const n = num(v); return n === null || Number.isNaN(n) ? '—' : String(Math.round(n)); };
@@ -325,7 +318,7 @@ function warningsCard(warnings) {
     ? h('ul', { class: 'me-warnings', id: 'me-warning-list' }, ...warnings.map((w) => h('li', { class: `sev-line sev-line-${w.severity}`, dataset: { id: w.warning_id, severity: w.severity } },
       h('div', { class: 'me-w-head' },
         h('span', { class: `sev sev-${w.severity}`, text: VALUE_LABELS.severity[w.severity] || w.severity }),
-        h('span', { class: 'me-w-title', text: RULE_TITLES[w.rule] || w.title || w.rule })),
+        h('span', { class: 'me-w-title', text: w.title || w.rule })),
       w.message ? h('p', { class: 'me-w-msg' }, keepDates(w.message)) : null,
       h('p', { class: 'me-muted' }, `发出 ${fmtTime(w.raised_at)}`, w.deadline ? ` · 处理期限 ${fmtTime(w.deadline)}` : ''))))
     : h('p', { class: 'me-empty me-ok', id: 'no-warnings', text: '暂无预警' }),
