@@ -28,7 +28,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfParsed;
 use datafusion::sql::sqlparser::ast::{
     CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Declare,
-    DeclareType, Statement,
+    DeclareType, Set, Statement,
 };
 use datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters;
 use datafusion_postgres::arrow_pg::datatypes::{
@@ -103,7 +103,12 @@ struct Sessions {
 impl Sessions {
     /// The session a connection's statements plan and run in: the caller's reader
     /// session with `pg_catalog`, and `current_user` naming the token.
-    async fn of(&self, who: &PgCaller) -> warehouse::Result<SessionState> {
+    /// `settings` are the connection's own `SET datafusion.…` ([`engine_settings`]).
+    async fn of(
+        &self,
+        who: &PgCaller,
+        settings: &[(String, String)],
+    ) -> warehouse::Result<SessionState> {
         let reader = self.state.warehouse.reader_state(&who.access).await?;
         let cached = {
             let cache = self.cache.lock().expect("pg sessions lock poisoned");
@@ -133,8 +138,110 @@ impl Sessions {
                 .register_udf(Arc::new(super::catalog::text_udf(name, &who.caller.name)))
                 .map_err(|source| warehouse::Error::Execution { source })?;
         }
+        let options = state.config_mut().options_mut();
+        for (key, value) in settings {
+            options
+                .set(key, value)
+                .map_err(|source| warehouse::Error::Execution { source })?;
+        }
         Ok(state)
     }
+}
+
+/// The query engine's settings a connection may change for itself with `SET
+/// datafusion.… = …` (how a plan is explained or shown, the optimizer's choices, the
+/// batch size, the time zone); the rest — memory, spilling, parallelism, the catalog —
+/// are the server's bounds (`[sql]`), refused with 42501.
+const CONNECTION_SETTINGS: &[&str] = &[
+    "datafusion.explain.",
+    "datafusion.format.",
+    "datafusion.optimizer.",
+    "datafusion.sql_parser.",
+    "datafusion.execution.batch_size",
+    "datafusion.execution.time_zone",
+];
+
+/// Where a connection keeps its `SET datafusion.…` values: its metadata, under the key.
+fn engine_settings<C: ClientInfo + ?Sized>(client: &C) -> Vec<(String, String)> {
+    client
+        .metadata()
+        .iter()
+        .filter(|(k, _)| k.starts_with("datafusion."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// `SHOW datafusion.x` as the read of `information_schema.df_settings` it stands for,
+/// so that it answers the connection's own value (after its `SET`) or the server's;
+/// other statements as they are.
+fn show_engine_setting(statement: Statement) -> PgWireResult<Statement> {
+    let Statement::ShowVariable { variable } = &statement else {
+        return Ok(statement);
+    };
+    let name = variable
+        .iter()
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(".");
+    if !name.starts_with("datafusion.")
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Ok(statement);
+    }
+    let sql =
+        format!("SELECT name, value FROM information_schema.df_settings WHERE name = '{name}'");
+    let mut parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+        &sql,
+    )
+    .map_err(|e| user_error("42601", e.to_string()))?;
+    Ok(parsed.remove(0))
+}
+
+/// `SET datafusion.x = v` (or `TO`): kept for the connection when `x` is one of
+/// [`CONNECTION_SETTINGS`] and `v` a value DataFusion takes, applied to every later
+/// statement; any other `datafusion.` setting is refused. Other statements: `None`.
+fn set_engine_setting<C: ClientInfo + ?Sized>(
+    client: &mut C,
+    statement: &Statement,
+) -> Option<PgWireResult<Response>> {
+    let Statement::Set(Set::SingleAssignment {
+        scope: None,
+        hivevar: false,
+        variable,
+        values,
+    }) = statement
+    else {
+        return None;
+    };
+    let key = variable.to_string().to_ascii_lowercase();
+    if !key.starts_with("datafusion.") {
+        return None;
+    }
+    if !CONNECTION_SETTINGS.iter().any(|p| key.starts_with(p)) {
+        return Some(Err(user_error(
+            "42501",
+            format!(
+                "{key} is the server's setting (its [sql] bounds); a connection may set {}",
+                CONNECTION_SETTINGS.join(", ")
+            ),
+        )));
+    }
+    let [value] = values.as_slice() else {
+        return Some(Err(user_error(
+            "22023",
+            format!("SET {key} takes one value"),
+        )));
+    };
+    let value = value.to_string();
+    let value = value.trim_matches('\'').trim_matches('"').to_string();
+    if let Err(e) = datafusion::config::ConfigOptions::new().set(&key, &value) {
+        return Some(Err(user_error("22023", format!("SET {key}: {e}"))));
+    }
+    client.metadata_mut().insert(key, value);
+    Some(Ok(Response::Execution(Tag::new("SET"))))
 }
 
 /// The signed-in caller of a connection.
@@ -440,7 +547,8 @@ impl PgQueries {
         }
         let sessions = self.sessions.clone();
         let caller = who.clone();
-        let session = async move { sessions.of(&caller).await };
+        let settings = engine_settings(client);
+        let session = async move { sessions.of(&caller, &settings).await };
         // A cancel request from the client drops this future (pgwire races it), and
         // with it the query's runtime.
         self.state
@@ -745,9 +853,11 @@ impl SimpleQueryHandler for PgQueries {
         }
         let mut responses = Vec::with_capacity(statements.len());
         for statement in statements {
+            let statement = show_engine_setting(statement)?;
             let own = own_answer(&statement, &Format::UnifiedText, format_options(client));
             let answer = match &statement {
                 _ if own.is_some() => own.expect("answered above"),
+                s if let Some(done) = set_engine_setting(client, s) => done,
                 Statement::Declare { stmts } => self.declare(client, &who, stmts).await,
                 Statement::Copy { .. } => self.copy_out(client, &who, &statement).await,
                 s if is_for_hooks(s) => self.hooked_simple(client, &who, &statement).await,
@@ -788,7 +898,11 @@ impl PgQueries {
     where
         C: HookClient,
     {
-        let state = self.sessions.of(who).await.map_err(|e| query_error(e).0)?;
+        let state = self
+            .sessions
+            .of(who, &engine_settings(client))
+            .await
+            .map_err(|e| query_error(e).0)?;
         let ctx = SessionContext::new_with_state(state);
         for hook in &self.hooks {
             if let Some(answer) = hook.handle_simple_query(statement, &ctx, client).await {
@@ -829,7 +943,7 @@ impl QueryParser for PgParser {
                 "cannot insert multiple commands into a prepared statement",
             ));
         }
-        let statement = statements.remove(0);
+        let statement = show_engine_setting(statements.remove(0))?;
         let text = statement.to_string();
         let who = caller_of(client)?;
         if savepoint(&statement).is_some() {
@@ -854,7 +968,11 @@ impl QueryParser for PgParser {
                 return Ok(Some((text, Some((statement, plan)))));
             }
         }
-        let state = self.sessions.of(&who).await.map_err(|e| query_error(e).0)?;
+        let state = self
+            .sessions
+            .of(&who, &engine_settings(client))
+            .await
+            .map_err(|e| query_error(e).0)?;
         if is_for_hooks(&statement) || matches!(statement, Statement::Declare { .. }) {
             let ctx = SessionContext::new_with_state(state.clone());
             for hook in &self.hooks {
@@ -938,6 +1056,9 @@ impl ExtendedQueryHandler for PgQueries {
         if let Some(answer) = own_answer(statement, format, format_options(client)) {
             return answer;
         }
+        if let Some(done) = set_engine_setting(client, statement) {
+            return done;
+        }
         if let Statement::Declare { stmts } = statement {
             return self.declare(client, &who, stmts).await;
         }
@@ -945,7 +1066,11 @@ impl ExtendedQueryHandler for PgQueries {
         let type_refs: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
         let params: ParamValues = deserialize_parameters(portal, &type_refs)?;
         if is_for_hooks(statement) {
-            let state = self.sessions.of(&who).await.map_err(|e| query_error(e).0)?;
+            let state = self
+                .sessions
+                .of(&who, &engine_settings(client))
+                .await
+                .map_err(|e| query_error(e).0)?;
             let ctx = SessionContext::new_with_state(state);
             for hook in &self.hooks {
                 if let Some(answer) = hook

@@ -214,17 +214,28 @@ async fn psql_errors_have_their_sqlstate_and_the_session_goes_on() {
             "SELECT v, count(*) AS n FROM (SELECT value % 1000000 AS v FROM generate_series(1, 4000000)) \
              GROUP BY v ORDER BY v DESC",
             "-c",
+            "SET datafusion.runtime.memory_limit = '10G'",
+            "-c",
+            "SET datafusion.execution.batch_size = 1024",
+            "-c",
+            "SHOW datafusion.execution.batch_size",
+            "-c",
             &marker,
         ],
     );
     let errors = stderr(&run);
-    for code in ["25006", "42601", "57014", "53200"] {
+    for code in ["25006", "42601", "57014", "53200", "42501"] {
         assert!(errors.contains(code), "no {code} in: {errors}");
     }
     assert_eq!(errors.matches("25006").count(), 2, "{errors}");
+    assert!(
+        errors.contains("datafusion.runtime.memory_limit is the server's setting"),
+        "{errors}"
+    );
+    // The connection's own engine setting holds for its later statements.
     assert_eq!(
         stdout(&run),
-        "42\n",
+        "SET\ndatafusion.execution.batch_size|1024\n42\n",
         "the session answered after the errors: {errors}"
     );
 
