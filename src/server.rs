@@ -382,13 +382,14 @@ impl App {
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 ready.store(false, Ordering::Relaxed);
+                // The wire closes its connections now, while HTTP finishes its requests.
+                stop_pg.send(()).ok();
                 tracing::info!("shutdown requested: finishing requests in flight");
             })
             .await?;
         if let Some(reload) = reload {
             reload.abort();
         }
-        stop_pg.send(()).ok();
         if let Some(pg) = pg {
             pg.await.ok();
         }

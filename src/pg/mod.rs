@@ -79,7 +79,9 @@ impl PgListener {
     }
 
     /// Accepts connections until `shutdown` resolves; each runs on its own task and
-    /// ends with its client.
+    /// ends with its client. At shutdown the listener closes first, then every open
+    /// connection (a query under way is cancelled: nothing is written over the wire), so
+    /// the server stops with no reader left on the warehouse.
     pub async fn serve(self, state: AppState, shutdown: impl std::future::Future<Output = ()>) {
         let connections = Arc::new(ConnectionManager::new());
         let handlers = Arc::new(Handlers {
@@ -95,11 +97,14 @@ impl PgListener {
         let open = Arc::new(tokio::sync::Semaphore::new(
             state.config.pg.max_connections.max(1),
         ));
+        let (closing, _) = tokio::sync::watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        let Self { listener, tls } = self;
         tokio::pin!(shutdown);
         loop {
             let (socket, addr) = tokio::select! {
                 () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
+                accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         tracing::warn!(error = %e, "postgres: accept failed");
@@ -107,22 +112,37 @@ impl PgListener {
                     }
                 },
             };
+            // Connections that ended leave the set.
+            while tasks.try_join_next().is_some() {}
             let Ok(permit) = open.clone().try_acquire_owned() else {
                 tracing::warn!(%addr, "postgres: connection refused, pg.max_connections are open");
                 tokio::spawn(refuse_busy(socket));
                 continue;
             };
-            let (handlers, tls) = (handlers.clone(), self.tls.clone());
-            tokio::spawn(async move {
+            let (handlers, tls) = (handlers.clone(), tls.clone());
+            let mut closed = closing.subscribe();
+            tasks.spawn(async move {
                 let _permit = permit;
                 let open = metrics::gauge!("dangjian_pg_connections");
                 open.increment(1.0);
-                if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
-                    tracing::debug!(%addr, error = %e, "postgres: connection ended");
+                tokio::select! {
+                    ended = pgwire::tokio::process_socket(socket, tls, handlers) => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%addr, error = %e, "postgres: connection ended");
+                        }
+                    }
+                    _ = closed.wait_for(|closed| *closed) => {
+                        tracing::debug!(%addr, "postgres: connection closed at shutdown");
+                    }
                 }
                 open.decrement(1.0);
             });
         }
+        drop(listener);
+        closing.send_replace(true);
+        let n = tasks.len();
+        while tasks.join_next().await.is_some() {}
+        tracing::info!(connections = n, "postgres: stopped, its connections closed");
     }
 }
 

@@ -351,3 +351,49 @@ async fn psql_connects_over_tls() {
         assert_eq!(out.contains("SSL connection"), secure, "{mode}: {out}");
     }
 }
+
+/// SIGTERM closes the wire's open connections (a client sees the server go) and the
+/// server still stops cleanly, instead of serving readers while it shuts down.
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_closes_open_connections() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let (_scratch, server) = crate::support::spawned_fixture_server("pg-shutdown", "").await;
+    let pg = server.pg.expect("the Postgres wire is on");
+    let mut client = Command::new("psql")
+        .arg(format!(
+            "host={} port={} user=analyst dbname=dangjian sslmode=disable connect_timeout=10",
+            pg.ip(),
+            pg.port()
+        ))
+        .args(["-X", "-At", "-v", "ON_ERROR_STOP=0"])
+        .env("PGPASSWORD", "t-analyst")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("psql runs (Debian: apt-get install postgresql-client)");
+    let mut input = client.stdin.take().unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    writeln!(input, "SELECT 41 + 1;").unwrap();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "42",
+        "the connection is open"
+    );
+
+    assert_eq!(
+        server.terminate(),
+        Some(0),
+        "a clean stop with a client connected"
+    );
+    writeln!(input, "SELECT 1;").ok();
+    drop(input);
+    let done = client.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        said.contains("server closed the connection") || said.contains("no connection"),
+        "psql was not told the server went: {said}"
+    );
+}
