@@ -96,8 +96,11 @@ impl PgQueries {
 /// session it was made from is (new model tables, a changed org tree).
 struct Sessions {
     state: AppState,
+    /// Per reader and token name: the reader's catalog list it was built over (a
+    /// changed one — new model tables, a changed directory — builds it again) and the
+    /// session with `pg_catalog` and the name functions.
     #[allow(clippy::type_complexity)]
-    cache: Mutex<HashMap<ReadAccess, (Arc<dyn CatalogProviderList>, SessionState)>>,
+    cache: Mutex<HashMap<(ReadAccess, String), (Arc<dyn CatalogProviderList>, SessionState)>>,
 }
 
 impl Sessions {
@@ -109,35 +112,35 @@ impl Sessions {
         who: &PgCaller,
         settings: &[(String, String)],
     ) -> warehouse::Result<SessionState> {
-        let reader = self.state.warehouse.reader_state(&who.access).await?;
+        let warehouse = &self.state.warehouse;
+        let current = warehouse.reader_catalog_list(&who.access).await?;
+        let key = (who.access.clone(), who.caller.name.clone());
         let cached = {
             let cache = self.cache.lock().expect("pg sessions lock poisoned");
             cache
-                .get(&who.access)
-                .filter(|(list, _)| Arc::ptr_eq(list, reader.catalog_list()))
+                .get(&key)
+                .filter(|(list, _)| Arc::ptr_eq(list, &current))
                 .map(|(_, state)| state.clone())
         };
         let mut state = match cached {
             Some(state) => state,
             None => {
-                let state =
+                let reader = warehouse.reader_state(&who.access).await?;
+                let mut state =
                     super::catalog::with_pg_catalog(&reader, self.state.warehouse.catalog())
                         .map_err(|source| warehouse::Error::Execution { source })?;
+                for name in ["current_user", "session_user", "user", "whoami"] {
+                    state
+                        .register_udf(Arc::new(super::catalog::text_udf(name, &who.caller.name)))
+                        .map_err(|source| warehouse::Error::Execution { source })?;
+                }
                 self.cache
                     .lock()
                     .expect("pg sessions lock poisoned")
-                    .insert(
-                        who.access.clone(),
-                        (reader.catalog_list().clone(), state.clone()),
-                    );
+                    .insert(key, (reader.catalog_list().clone(), state.clone()));
                 state
             }
         };
-        for name in ["current_user", "session_user", "user", "whoami"] {
-            state
-                .register_udf(Arc::new(super::catalog::text_udf(name, &who.caller.name)))
-                .map_err(|source| warehouse::Error::Execution { source })?;
-        }
         let options = state.config_mut().options_mut();
         for (key, value) in settings {
             options

@@ -12,7 +12,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::SessionState;
 use datafusion::execution::context::SQLOptions;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
@@ -232,8 +234,8 @@ impl Warehouse {
             let timeout = limits_owned.timeout;
             tokio::time::timeout(timeout, async {
                 let state = state.await?;
-                let ctx = this.bounded_context_over(&state, limits_owned.memory_limit);
-                collect(ctx, query, &limits_owned).await
+                let bounded = this.bounded_runtime(&state, limits_owned.memory_limit);
+                collect(state, bounded, query, &limits_owned).await
             })
             .await
             .map_err(|_| Error::Timeout { limit: timeout })?
@@ -267,10 +269,12 @@ impl Warehouse {
     }
 }
 
-/// Plans and runs `query` read-only in `ctx`, keeping the rows that fit the row and
+/// Plans `query` read-only in `state` and runs it on `bounded` (its runtime and
+/// settings, see [`Warehouse::bounded_runtime`]), keeping the rows that fit the row and
 /// byte limits: the schema, the batches, their rows, and whether rows were cut.
 async fn collect(
-    ctx: datafusion::prelude::SessionContext,
+    state: SessionState,
+    bounded: (Arc<RuntimeEnv>, SessionConfig),
     query: ReadQuery,
     limits: &QueryLimits,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, usize, bool)> {
@@ -279,19 +283,27 @@ async fn collect(
         .with_allow_dml(false)
         .with_allow_statements(false);
     let failed = |e| Error::from_query(e, limits.memory_limit);
-    let df = match query {
-        ReadQuery::Sql(sql) => ctx.sql_with_options(&sql, options).await,
-        ReadQuery::Plan(plan) => {
-            // The same lock as for text: a plan that writes is refused while planning.
-            options
-                .verify_plan(&plan)
-                .and_then(|()| ctx.state().optimize(&plan))
-                .map(|plan| datafusion::prelude::DataFrame::new(ctx.state(), plan))
-        }
+    let plan = match query {
+        ReadQuery::Sql(sql) => state
+            .create_logical_plan(&sql)
+            .await
+            .and_then(|plan| options.verify_plan(&plan).map(|()| plan)),
+        // The same lock as for text: a plan that writes is refused while planning.
+        ReadQuery::Plan(plan) => options
+            .verify_plan(&plan)
+            .and_then(|()| state.optimize(&plan)),
     }
     .map_err(failed)?;
+    let df = datafusion::prelude::DataFrame::new(state, plan);
     let schema = df.schema().inner().clone();
-    let mut stream = df.execute_stream().await.map_err(failed)?;
+    let (runtime, config) = bounded;
+    let task = Arc::new(
+        df.task_ctx()
+            .with_runtime(runtime)
+            .with_session_config(config),
+    );
+    let plan = df.create_physical_plan().await.map_err(failed)?;
+    let mut stream = datafusion::physical_plan::execute_stream(plan, task).map_err(failed)?;
     let mut batches = Vec::new();
     let (mut rows, mut bytes) = (0, 0);
     let mut truncated = false;

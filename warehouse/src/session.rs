@@ -201,6 +201,25 @@ impl Warehouse {
     /// the scope under the model's name (see [`crate::read_models`]), and the admin
     /// tables for admins. Planned once per kind of reader and reused.
     pub async fn reader_state(&self, access: &ReadAccess) -> Result<SessionState> {
+        self.with_reader(access, SessionState::clone).await
+    }
+
+    /// The catalog list of the session of a reader with `access` (planned if need be),
+    /// without a copy of the session: it tells whether a session built over the
+    /// reader's (the Postgres wire's) is still current.
+    pub async fn reader_catalog_list(
+        &self,
+        access: &ReadAccess,
+    ) -> Result<Arc<dyn datafusion::catalog::CatalogProviderList>> {
+        self.with_reader(access, |state| state.catalog_list().clone())
+            .await
+    }
+
+    async fn with_reader<T>(
+        &self,
+        access: &ReadAccess,
+        f: impl FnOnce(&SessionState) -> T,
+    ) -> Result<T> {
         // Readers asking at once wait for one planning of their session.
         let cell = self
             .readers
@@ -211,7 +230,7 @@ impl Warehouse {
             .clone();
         cell.get_or_try_init(|| self.plan_reader(access))
             .await
-            .cloned()
+            .map(f)
     }
 
     async fn plan_reader(&self, access: &ReadAccess) -> Result<SessionState> {
@@ -633,20 +652,28 @@ impl Warehouse {
             .collect()
     }
 
-    /// A session over `state` (the base, or a reader's) whose memory is bounded to
-    /// `limit` bytes; past it, operators fail with `ResourcesExhausted` instead of
-    /// spilling or growing.
-    pub fn bounded_context_over(&self, state: &SessionState, limit: usize) -> SessionContext {
-        let ctx = Self::context_over(state, Arc::new(QueryPool::new(limit, self.budget.clone())));
+    /// How a query in `state` (the base, or a reader's) runs with its memory bounded to
+    /// `limit` bytes: the runtime (a pool of its own; past it, operators spill or fail
+    /// with `ResourcesExhausted`) and the session settings to run with. The state itself
+    /// is planned in as it is: rebuilding a session state per query (its function
+    /// registries) cost more than many small queries take.
+    pub fn bounded_runtime(
+        &self,
+        state: &SessionState,
+        limit: usize,
+    ) -> (Arc<RuntimeEnv>, SessionConfig) {
+        let base_rt = state.runtime_env();
+        let runtime = RuntimeEnv {
+            memory_pool: Arc::new(QueryPool::new(limit, self.budget.clone())),
+            disk_manager: base_rt.disk_manager.clone(),
+            cache_manager: base_rt.cache_manager.clone(),
+            object_store_registry: base_rt.object_store_registry.clone(),
+        };
+        let mut config = state.config().clone();
         // A sort keeps this much aside to merge what it spilled (10 MiB by default): a
         // share of the pool, so that a small pool still spills instead of failing.
-        ctx.state_ref()
-            .write()
-            .config_mut()
-            .options_mut()
-            .execution
-            .sort_spill_reservation_bytes = (limit / 32).min(10 << 20);
-        ctx
+        config.options_mut().execution.sort_spill_reservation_bytes = (limit / 32).min(10 << 20);
+        (Arc::new(runtime), config)
     }
 
     fn context_with_pool(&self, pool: Arc<dyn MemoryPool>) -> SessionContext {
