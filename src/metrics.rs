@@ -60,6 +60,15 @@ pub fn install() -> &'static PrometheusHandle {
         }
         describe();
         metrics::gauge!("dangjian_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        // Counters of what may not happen for a while exist from the start, at zero, so
+        // that `rate()` and the Grafana panels have a series before the first one.
+        for result in ["hit", "miss"] {
+            metrics::counter!("dangjian_dashboard_cache_total", "result" => result).absolute(0);
+        }
+        metrics::counter!("dangjian_ingest_compactions_total").absolute(0);
+        for status in ["sent", "failed"] {
+            metrics::counter!("dangjian_mails_total", "status" => status).absolute(0);
+        }
         handle
     })
 }

@@ -245,6 +245,47 @@ async fn counters_move_with_the_work() {
         std::fs::read_dir(&outbox).unwrap().count() >= 1,
         "a digest in the outbox"
     );
+
+    // Every series the Grafana dashboard charts is one the server exposes.
+    let now = samples(&server).await;
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../../deploy/grafana-dashboard.json"))
+            .expect("the Grafana dashboard is JSON");
+    let mut charted = std::collections::BTreeSet::new();
+    collect_series(&dashboard, &mut charted);
+    assert!(charted.len() >= 15, "{charted:?}");
+    let missing: Vec<&String> = charted
+        .iter()
+        .filter(|name| !now.keys().any(|k| k.starts_with(&format!("{name}{{"))))
+        .collect();
+    assert!(missing.is_empty(), "charted but not exposed: {missing:?}");
+}
+
+/// The `dangjian_…` series named in the `expr` of every panel target of a Grafana
+/// dashboard.
+fn collect_series(value: &Value, into: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("expr", Value::String(expr)) => {
+                        let mut rest = expr.as_str();
+                        while let Some(at) = rest.find("dangjian_") {
+                            let tail = &rest[at..];
+                            let end = tail
+                                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                                .unwrap_or(tail.len());
+                            into.insert(tail[..end].to_string());
+                            rest = &tail[end..];
+                        }
+                    }
+                    _ => collect_series(v, into),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_series(v, into)),
+        _ => {}
+    }
 }
 
 /// `metrics.listen`: a separate address that serves `/metrics` without a token, and
