@@ -18,8 +18,9 @@
 --     resource in the last ${peer_days} days.
 --   score = Σ of the weights of the signals that hold (quiz_gap ${weight_quiz_gap},
 --   stage_required ${weight_stage_required}, behind_pace ${weight_behind_pace}, peers
---   ${weight_peers}); rank 1 is the highest score, ties broken by the shorter resource,
---   then the newer, then resource_id. reason joins the signals' sentences in the order
+--   ${weight_peers}); rank 1 is the highest score, ties broken by more branch members
+--   having studied it recently (the peers signal's count), then the shorter resource, then
+--   the newer, then resource_id. reason joins the signals' sentences in the order
 --   above with '；'; signals names them (comma-separated). The member's branch is that of
 --   their current home (after a transfer, the receiving branch). All weights and
 --   thresholds are settings (`queries.params`).
@@ -104,13 +105,13 @@ peers AS (
     WHERE CAST(s.occurred_on AS INT) > CAST(DATE '${as_of_date}' AS INT) - ${peer_days}
 ),
 signals AS (
-    SELECT g.member_id, r.resource_id, 'quiz_gap' AS signal, ${weight_quiz_gap} AS weight,
+    SELECT g.member_id, r.resource_id, 'quiz_gap' AS signal, ${weight_quiz_gap} AS weight, 0 AS peers,
            concat('「', g.topic, '」测试平均', CAST(round(g.own_pct) AS BIGINT), '分，低于本支部平均',
                   CAST(round(g.branch_pct) AS BIGINT), '分') AS sentence
     FROM gaps g
     JOIN resources r ON r.topic = g.topic
     UNION ALL
-    SELECT m.member_id, r.resource_id, 'stage_required', ${weight_stage_required},
+    SELECT m.member_id, r.resource_id, 'stage_required', ${weight_stage_required}, 0,
            concat(CASE m.stage WHEN 'applicant' THEN '入党申请人' WHEN 'activist' THEN '入党积极分子'
                                WHEN 'development_target' THEN '发展对象' WHEN 'probationary' THEN '预备党员'
                                ELSE '正式党员' END,
@@ -118,14 +119,14 @@ signals AS (
     FROM members m
     JOIN resources r ON strpos(r.required_for, concat('"', m.stage, '"')) > 0
     UNION ALL
-    SELECT b.member_id, r.resource_id, 'behind_pace', ${weight_behind_pace},
+    SELECT b.member_id, r.resource_id, 'behind_pace', ${weight_behind_pace}, 0,
            concat('今年已学习', CAST(round(b.minutes) AS BIGINT), '分钟，落后于全年',
                   CAST(${study_target_minutes_per_year} AS BIGINT), '分钟的进度（此时应达',
                   CAST(round(b.expected) AS BIGINT), '分钟）')
     FROM behind b
     CROSS JOIN resources r
     UNION ALL
-    SELECT m.member_id, p.resource_id, 'peers', ${weight_peers},
+    SELECT m.member_id, p.resource_id, 'peers', ${weight_peers}, count(DISTINCT p.member_id),
            concat('本支部近', CAST(${peer_days} AS BIGINT), '天有', CAST(count(DISTINCT p.member_id) AS BIGINT), '名同志学习了此内容')
     FROM members m
     JOIN peers p ON p.branch_id = m.branch_id AND p.member_id <> m.member_id
@@ -135,6 +136,7 @@ signals AS (
 scored AS (
     SELECT s.member_id, s.resource_id,
            sum(s.weight) AS score,
+           max(s.peers) AS peers,
            concat_ws('；',
                      max(CASE WHEN s.signal = 'quiz_gap' THEN s.sentence END),
                      max(CASE WHEN s.signal = 'stage_required' THEN s.sentence END),
@@ -153,7 +155,7 @@ scored AS (
 ranked AS (
     SELECT s.*, r.title, r.topic, r.minutes,
            ROW_NUMBER() OVER (PARTITION BY s.member_id
-                              ORDER BY s.score DESC, COALESCE(r.minutes, 1e9), r.published_at DESC, s.resource_id) AS rank
+                              ORDER BY s.score DESC, s.peers DESC, COALESCE(r.minutes, 1e9), r.published_at DESC, s.resource_id) AS rank
     FROM scored s
     JOIN resources r ON r.resource_id = s.resource_id
 )
