@@ -19,6 +19,7 @@
 //! | `dangjian_warning_runs_total` | counter | `status` |
 //! | `dangjian_warning_findings_total` | counter | `rule` |
 //! | `dangjian_mails_total` | counter | `status` (`sent`, `failed`) |
+//! | `dangjian_study_pushes_total` | counter | |
 //! | `dangjian_dashboard_cache_total` | counter | `result` (`hit`, `miss`) |
 //! | `dangjian_events_version` | gauge (at scrape time) | |
 //!
@@ -140,7 +141,14 @@ fn describe() {
         "dangjian_warning_findings_total",
         "findings of warning runs by rule"
     );
-    describe_counter!("dangjian_mails_total", "warning digests sent or failed");
+    describe_counter!(
+        "dangjian_mails_total",
+        "mails sent or failed: warning digests and study digests"
+    );
+    describe_counter!(
+        "dangjian_study_pushes_total",
+        "weekly study pushes run (智能党建)"
+    );
     describe_counter!(
         "dangjian_dashboard_cache_total",
         "materialised dashboard answers from the cache or rendered"
