@@ -1,6 +1,6 @@
 //! The audit middleware: every data access through the API becomes a row of the
 //! `audit` table (`warehouse::audit`) — SQL (with its text and rows), dashboard views,
-//! warnings lists, acknowledgements — and so does every refused request (401, 403,
+//! warnings lists, acknowledgements, members' pages and push choices — and so does every refused request (401, 403,
 //! 429) with the client's address. The middleware sees the request and the answer; a
 //! handler adds what only it knows (the SQL text, the rows) as an [`AuditNote`].
 
@@ -95,6 +95,12 @@ fn action(method: &Method, path: &str, status: u16) -> Option<&'static str> {
         (&Method::GET, [.., "dashboards", _]) => Some("dashboard"),
         (&Method::GET, [.., "warnings"]) => Some("warnings"),
         (&Method::POST, [.., "warnings", _, "ack"]) => Some("ack"),
+        // A member's own record (我的党建) and recommendations, whoever reads them, and
+        // the member's choice about the push.
+        (&Method::GET, [.., "members", _] | [.., "members", _, "recommendations"]) => {
+            Some("member")
+        }
+        (&Method::POST, [.., "members", _, "push"]) => Some("push_choice"),
         _ => None,
     }
 }

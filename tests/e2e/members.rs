@@ -206,6 +206,60 @@ async fn a_member_reads_their_own_record_and_nothing_else() {
         )
         .await;
     assert_eq!(status, 403, "{body}");
+
+    // Every read of a member's record is audited — the member's own, their secretary's,
+    // the asking after someone else's — and so is the push choice.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let rows = server
+            .rows(
+                "SELECT caller, action, target, status FROM audit \
+                 WHERE action IN ('member', 'push_choice') ORDER BY at",
+            )
+            .await;
+        let has = |caller: &str, action: &str, target: &str, status: u16| {
+            rows.iter().any(|r| {
+                r["caller"] == caller
+                    && r["action"] == action
+                    && r["target"] == target
+                    && r["status"] == json!(status)
+            })
+        };
+        if has("t-member-r", "member", "GET /api/v1/members/M_R", 200)
+            && has(
+                "t-member-r",
+                "member",
+                "GET /api/v1/members/M_R/recommendations",
+                200,
+            )
+            && has(
+                "t-secretary-b1",
+                "member",
+                "GET /api/v1/members/M_R/recommendations",
+                200,
+            )
+            && has(
+                "t-secretary-b2",
+                "member",
+                "GET /api/v1/members/M_R/recommendations",
+                404,
+            )
+            && has("t-member-r", "member", "GET /api/v1/members/M_P", 404)
+            && has(
+                "t-member-r",
+                "push_choice",
+                "POST /api/v1/members/M_R/push",
+                200,
+            )
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "audit rows missing: {rows:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// `dangjian study push --as-of <day>` with the server stopped.

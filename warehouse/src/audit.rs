@@ -41,7 +41,8 @@ pub struct AuditRecord {
     pub scope: Option<String>,
     /// The client's address.
     pub client: Option<String>,
-    /// `sql`, `dashboard`, `warnings`, `ack`, or `refused` (401, 403, 429).
+    /// `sql`, `dashboard`, `warnings`, `ack`, `member` (a member's page or
+    /// recommendations), `push_choice`, or `refused` (401, 403, 429).
     pub action: String,
     /// What was read: the SQL text, the dashboard and org, the path.
     pub target: String,
