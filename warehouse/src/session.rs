@@ -662,18 +662,15 @@ impl Warehouse {
         state: &SessionState,
         limit: usize,
     ) -> (Arc<RuntimeEnv>, SessionConfig) {
-        let base_rt = state.runtime_env();
-        let runtime = RuntimeEnv {
-            memory_pool: Arc::new(QueryPool::new(limit, self.budget.clone())),
-            disk_manager: base_rt.disk_manager.clone(),
-            cache_manager: base_rt.cache_manager.clone(),
-            object_store_registry: base_rt.object_store_registry.clone(),
-        };
+        let runtime = with_pool(
+            state.runtime_env(),
+            Arc::new(QueryPool::new(limit, self.budget.clone())),
+        );
         let mut config = state.config().clone();
         // A sort keeps this much aside to merge what it spilled (10 MiB by default): a
         // share of the pool, so that a small pool still spills instead of failing.
         config.options_mut().execution.sort_spill_reservation_bytes = (limit / 32).min(10 << 20);
-        (Arc::new(runtime), config)
+        (runtime, config)
     }
 
     fn context_with_pool(&self, pool: Arc<dyn MemoryPool>) -> SessionContext {
@@ -682,15 +679,8 @@ impl Warehouse {
 
     /// A session over `state` (the base, or a reader's) with its own memory pool.
     pub(crate) fn context_over(state: &SessionState, pool: Arc<dyn MemoryPool>) -> SessionContext {
-        let base_rt = state.runtime_env();
-        let runtime = RuntimeEnv {
-            memory_pool: pool,
-            disk_manager: base_rt.disk_manager.clone(),
-            cache_manager: base_rt.cache_manager.clone(),
-            object_store_registry: base_rt.object_store_registry.clone(),
-        };
         let state = SessionStateBuilder::new_from_existing(state.clone())
-            .with_runtime_env(Arc::new(runtime))
+            .with_runtime_env(with_pool(state.runtime_env(), pool))
             .build();
         SessionContext::new_with_state(state)
     }
@@ -701,21 +691,18 @@ impl Warehouse {
     /// views instead of each parsing the events again) and the models planned over those.
     /// For "what did the cockpit show then" questions, not for the hot path.
     pub async fn as_of_context(&self, as_of: DateTime<Utc>) -> Result<SessionContext> {
-        let base_rt = self.base.runtime_env();
         // Bounded like an analyst's query: a live answer is asked for by a request.
-        let runtime = RuntimeEnv {
-            memory_pool: Arc::new(QueryPool::new(
+        let runtime = with_pool(
+            self.base.runtime_env(),
+            Arc::new(QueryPool::new(
                 self.bounds.live_memory_limit,
                 self.budget.clone(),
             )),
-            disk_manager: base_rt.disk_manager.clone(),
-            cache_manager: base_rt.cache_manager.clone(),
-            object_store_registry: base_rt.object_store_registry.clone(),
-        };
+        );
         // The literal is cast to the column's type, `Timestamp(µs, UTC)`.
         let instant = as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         self.context_of_events(
-            Arc::new(runtime),
+            runtime,
             &format!("recorded_at <= '{instant}'"),
             Views::Computed,
         )
@@ -946,6 +933,17 @@ impl Warehouse {
         }
         Ok(homes)
     }
+}
+
+/// The runtime `base` is (its disk for spilling, caches, object stores) with a memory
+/// pool of its own: how a query or session is bounded apart from the others.
+fn with_pool(base: &RuntimeEnv, pool: Arc<dyn MemoryPool>) -> Arc<RuntimeEnv> {
+    Arc::new(RuntimeEnv {
+        memory_pool: pool,
+        disk_manager: base.disk_manager.clone(),
+        cache_manager: base.cache_manager.clone(),
+        object_store_registry: base.object_store_registry.clone(),
+    })
 }
 
 /// A fresh session state (its own catalog) with the functions analysts get: the JSON
