@@ -275,8 +275,7 @@ async fn demo_member(
 /// push ran that week. The demo pushes as of then, so its figures do not depend on the
 /// hour it is started at.
 fn week_start(today: NaiveDate) -> chrono::DateTime<chrono::Utc> {
-    use chrono::Datelike;
-    let monday = today - chrono::Days::new(today.weekday().num_days_from_monday().into());
+    let monday = warehouse::clock::monday_of(today);
     let local = monday.and_hms_opt(8, 0, 0).expect("08:00 exists");
     (local - chrono::TimeDelta::hours(8)).and_utc()
 }
@@ -298,9 +297,9 @@ async fn load_study_history(
     let started = Instant::now();
     let (mut recorded, mut followed) = (0, 0);
     for back in (1..=PUSH_HISTORY_WEEKS).rev() {
-        let monday = week_start(spec.today - chrono::Days::new(7 * back));
-        let (report, rows) = members.record_past(monday).await?;
-        let week: NaiveDate = report.week.parse()?;
+        let day = spec.today - chrono::Days::new(7 * back);
+        let (report, rows) = members.record_past(week_start(day)).await?;
+        let week = warehouse::clock::monday_of(day);
         let study = generate::follow_through(spec.seed, spec.today, week, &rows);
         recorded += report.recorded;
         followed += study.len();

@@ -126,6 +126,12 @@ pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&china_time()).date_naive()
 }
 
+/// The Monday of the week of `day` (weeks run Monday to Sunday, as the study push's).
+pub fn monday_of(day: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    day - chrono::Days::new(day.weekday().num_days_from_monday().into())
+}
+
 /// China Standard Time (UTC+8, no daylight saving): months, quarters and the
 /// "today" of every rule and panel are counted in it.
 pub fn china_time() -> chrono::FixedOffset {

@@ -108,23 +108,16 @@ impl Members {
         as_of: DateTime<Utc>,
         all: &[Value],
     ) -> Result<(PushReport, Vec<ValidEvent>)> {
-        let week = warehouse::clock::china_today(as_of);
-        let week = week
-            - chrono::Days::new(
-                chrono::Datelike::weekday(&week)
-                    .num_days_from_monday()
-                    .into(),
-            );
+        let week = warehouse::clock::monday_of(warehouse::clock::china_today(as_of));
         let week_text = week.to_string();
         let mut report = PushReport {
             week: week_text.clone(),
             ..PushReport::default()
         };
-        let w = self;
-        let opted_out: HashSet<String> = ids(w
+        let opted_out: HashSet<String> = ids(self
             .rows("SELECT member_id FROM push_preferences WHERE opted_out")
             .await?);
-        let recorded: HashSet<String> = ids(w
+        let recorded: HashSet<String> = ids(self
             .rows(&format!(
                 "SELECT DISTINCT member_id FROM study_pushes WHERE week = DATE '{week_text}'"
             ))
