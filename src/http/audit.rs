@@ -1,8 +1,9 @@
 //! The audit middleware: every data access through the API becomes a row of the
 //! `audit` table (`warehouse::audit`) — SQL (with its text and rows), dashboard views,
-//! warnings lists, acknowledgements, members' pages and push choices — and so does every refused request (401, 403,
-//! 429) with the client's address. The middleware sees the request and the answer; a
-//! handler adds what only it knows (the SQL text, the rows) as an [`AuditNote`].
+//! warnings lists, acknowledgements, members' pages and push choices — and so does
+//! every refused request (401, 403, 429) with the client's address. The middleware
+//! sees the request and the answer; a handler adds what only it knows (the SQL text,
+//! the rows) as an [`AuditNote`].
 
 use std::net::SocketAddr;
 use std::time::Instant;

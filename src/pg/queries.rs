@@ -149,6 +149,18 @@ impl Sessions {
         }
         Ok(state)
     }
+
+    /// [`Self::of`] for a statement of `client`'s connection (its `SET datafusion.…`
+    /// applied), failing as a statement does.
+    async fn of_client<C: ClientInfo + ?Sized>(
+        &self,
+        who: &PgCaller,
+        client: &C,
+    ) -> PgWireResult<SessionState> {
+        self.of(who, &engine_settings(client))
+            .await
+            .map_err(|e| query_error(e).0)
+    }
 }
 
 /// The query engine's settings a connection may change for itself with `SET
@@ -901,11 +913,7 @@ impl PgQueries {
     where
         C: HookClient,
     {
-        let state = self
-            .sessions
-            .of(who, &engine_settings(client))
-            .await
-            .map_err(|e| query_error(e).0)?;
+        let state = self.sessions.of_client(who, client).await?;
         let ctx = SessionContext::new_with_state(state);
         for hook in &self.hooks {
             if let Some(answer) = hook.handle_simple_query(statement, &ctx, client).await {
@@ -971,11 +979,7 @@ impl QueryParser for PgParser {
                 return Ok(Some((text, Some((statement, plan)))));
             }
         }
-        let state = self
-            .sessions
-            .of(&who, &engine_settings(client))
-            .await
-            .map_err(|e| query_error(e).0)?;
+        let state = self.sessions.of_client(&who, client).await?;
         if is_for_hooks(&statement) || matches!(statement, Statement::Declare { .. }) {
             let ctx = SessionContext::new_with_state(state.clone());
             for hook in &self.hooks {
@@ -1069,11 +1073,7 @@ impl ExtendedQueryHandler for PgQueries {
         let type_refs: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
         let params: ParamValues = deserialize_parameters(portal, &type_refs)?;
         if is_for_hooks(statement) {
-            let state = self
-                .sessions
-                .of(&who, &engine_settings(client))
-                .await
-                .map_err(|e| query_error(e).0)?;
+            let state = self.sessions.of_client(&who, client).await?;
             let ctx = SessionContext::new_with_state(state);
             for hook in &self.hooks {
                 if let Some(answer) = hook

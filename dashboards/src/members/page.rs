@@ -19,8 +19,7 @@ impl Members {
         let id = quoted_id(member_id)?;
         let today = warehouse::clock::china_today(now);
         let year = today.year();
-        let w = self;
-        let person = w
+        let person = self
             .rows(&format!(
                 "SELECT member_id, name, org_id, stage, CAST(china_date(stage_since) AS VARCHAR) AS stage_since, \
                         status, email IS NOT NULL AS has_email, \
@@ -36,7 +35,7 @@ impl Members {
         let org_id = person["org_id"].as_str().unwrap_or_default().to_string();
         let org_name = self.warehouse.orgs().get(&org_id).map(|o| o.name);
         let stage = person["stage"].as_str().unwrap_or("none").to_string();
-        let next_step = w
+        let next_step = self
             .rows(&format!(
                 "SELECT step, CAST(due_on AS VARCHAR) AS due_on, CAST(earliest_on AS VARCHAR) AS earliest_on, rule \
                  FROM next_steps WHERE member_id = {id}"
@@ -56,13 +55,13 @@ impl Members {
 
         // Dues: the member rows of `dues_monthly` (due months, paid or not) this year, and
         // the run owed as `dues_arrears` counts it.
-        let months = w
+        let months = self
             .rows(&format!(
                 "SELECT month, members_paid = 1 AS paid FROM dues_monthly \
                  WHERE level = 'member' AND member_id = {id} AND month >= '{year}-01' ORDER BY month"
             ))
             .await?;
-        let owed = w
+        let owed = self
             .rows(&format!(
                 "SELECT CAST(months_owed AS BIGINT) AS months_owed, last_paid_period \
                  FROM dues_arrears WHERE level = 'member' AND member_id = {id}"
@@ -70,7 +69,7 @@ impl Members {
             .await?
             .into_iter()
             .next();
-        let monthly_fen = w
+        let monthly_fen = self
             .rows(&format!(
                 "SELECT amount_fen FROM dues WHERE member_id = {id} ORDER BY period DESC, occurred_at DESC LIMIT 1"
             ))
@@ -96,7 +95,7 @@ impl Members {
         });
 
         // 三会一课 this year: the latest record per meeting (`attendance_latest`).
-        let by_kind = w
+        let by_kind = self
             .rows(&format!(
                 "SELECT meeting_kind AS kind, count(*) AS invited, \
                         sum(CASE WHEN status = 'present' THEN 1 ELSE 0 END) AS present, \
@@ -141,14 +140,14 @@ impl Members {
             })
             .and_then(|t| t.parse().ok())
             .unwrap_or(1920.0);
-        let recent = w
+        let recent = self
             .rows(&format!(
                 "SELECT s.resource_id, r.title, r.topic, s.minutes, CAST(s.occurred_on AS VARCHAR) AS studied_on \
                  FROM study s LEFT JOIN resources r ON r.resource_id = s.resource_id \
                  WHERE s.member_id = {id} ORDER BY s.occurred_at DESC LIMIT 5"
             ))
             .await?;
-        let minutes = w
+        let minutes = self
             .rows(&format!(
                 "SELECT COALESCE(sum(minutes), 0.0) AS minutes FROM study \
                  WHERE member_id = {id} AND month >= '{year}-01' AND month <= '{year}-12'"
@@ -167,20 +166,20 @@ impl Members {
             "recent": recent,
         });
 
-        let quizzes = w
+        let quizzes = self
             .rows(&format!(
                 "SELECT quiz_id, topic, score_pct, CAST(occurred_on AS VARCHAR) AS taken_on FROM quizzes \
                  WHERE member_id = {id} ORDER BY occurred_at DESC LIMIT 10"
             ))
             .await?;
-        let score = w
+        let score = self
             .rows(&format!(
                 "SELECT * FROM member_score WHERE member_id = {id} ORDER BY year DESC LIMIT 1"
             ))
             .await?
             .into_iter()
             .next();
-        let warnings = w
+        let warnings = self
             .rows(&format!(
                 "SELECT warning_id, rule, severity, detail AS message, CAST(deadline AS VARCHAR) AS deadline, raised_at \
                  FROM warnings WHERE member_id = {id} AND status <> 'resolved' \
@@ -188,15 +187,15 @@ impl Members {
             ))
             .await?
             .into_iter()
-            .map(|mut w| {
+            .map(|mut warning| {
                 // The rule's title (e.g. 党费欠缴) beside its file name.
-                let title = w["rule"]
+                let title = warning["rule"]
                     .as_str()
                     .and_then(|r| self.warehouse.catalog().get(r))
                     .and_then(|q| q.get("title"))
                     .map(str::to_string);
-                w["title"] = json!(title);
-                w
+                warning["title"] = json!(title);
+                warning
             })
             .collect::<Vec<_>>();
         // Notices of the member's org and the orgs above it that they have not read,
@@ -212,7 +211,7 @@ impl Members {
             .map(|(o, _)| o)
             .collect();
         let path = warehouse::queries::sql_string_list(&path);
-        let notices = w
+        let notices = self
             .rows(&format!(
                 "SELECT json_get_str(n.payload, 'notice_id') AS notice_id, \
                         json_get_str(n.payload, 'title') AS title, \
@@ -227,7 +226,7 @@ impl Members {
                  ORDER BY n.occurred_at DESC"
             ))
             .await?;
-        let opted_out = w
+        let opted_out = self
             .rows(&format!(
                 "SELECT opted_out FROM push_preferences WHERE member_id = {id}"
             ))
