@@ -1,7 +1,9 @@
-//! The projections (`people`, `orgs`: views kept as tables from each commit's events)
-//! against the live computation (`live.people`, `live.orgs`), row for row, over the real
-//! server: after the fixture, after registrations, stage changes and a transfer between
-//! two colleges, after a retraction, an org renamed and a secretary appointed — as the
+//! The projections (`people`, `orgs`, `meetings`, `attendance_latest`: views kept as
+//! tables from each commit's events) against the live computation (`live.people`, …),
+//! row for row, over the real server: after the fixture, after registrations, stage
+//! changes and a transfer between two colleges, after a retraction, an org renamed and a
+//! secretary appointed, after a meeting with its attendance, a corrected record, a late
+//! record, a retracted record and a retracted meeting — as the
 //! admin (every field in clear) and as the whole tree's analyst and leader (the
 //! projection's personal columns masked as their events would be). A reader of a subtree
 //! reads the view live; the `models` table says which is which.
@@ -15,6 +17,14 @@ use crate::support::{Server, fixture_server};
 /// Readers of the whole tree (admin, analyst, leader) and one of a subtree.
 const READERS: [&str; 4] = ["t-admin", "t-analyst", "t-leader", "t-leader-c1"];
 
+/// Every projected view with the order that makes its rows comparable.
+const PROJECTED: [(&str, &str); 4] = [
+    ("attendance_latest", "meeting_id, member_id"),
+    ("meetings", "meeting_id, event_id"),
+    ("orgs", "org_id"),
+    ("people", "member_id"),
+];
+
 async fn rows_as(server: &Server, token: &str, query: &str) -> Vec<Value> {
     loop {
         let (status, body) = server.sql(token, query).await;
@@ -27,7 +37,7 @@ async fn rows_as(server: &Server, token: &str, query: &str) -> Vec<Value> {
     }
 }
 
-/// Waits until both projections are read from their tables (they reflect every event):
+/// Waits until every projection is read from its table (they reflect every event):
 /// the server's start-up work is done.
 pub async fn projections_current(server: &Server, admin: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -42,7 +52,8 @@ pub async fn projections_current(server: &Server, admin: &str) {
             .iter()
             .map(|r| (r["name"].as_str().unwrap(), r["source"].as_str().unwrap()))
             .collect();
-        if sources == [("orgs", "table"), ("people", "table")] {
+        let all: Vec<(&str, &str)> = PROJECTED.iter().map(|(v, _)| (*v, "table")).collect();
+        if sources == all {
             return;
         }
         assert!(
@@ -53,19 +64,19 @@ pub async fn projections_current(server: &Server, admin: &str) {
     }
 }
 
-/// `people` and `orgs` equal `live.people` and `live.orgs` for every reader, and the
+/// Every projected view equals its `live.` computation for every reader, and the
 /// projection is what whole-tree readers read.
 async fn same_as_live(server: &Server, step: &str) {
     compare(server, "t-admin", &READERS, &["t-leader-c1"], step).await;
 }
 
-/// `people` and `orgs` against `live.people` and `live.orgs`, row for row, for each of
+/// Each projected view against its `live.` computation, row for row, for each of
 /// `readers` (`admin` among them), once the projections have caught up; the `models`
 /// table lists the projections for all but the readers of a subtree (`subtree`).
 pub async fn compare(server: &Server, admin: &str, readers: &[&str], subtree: &[&str], step: &str) {
     projections_current(server, admin).await;
     for &token in readers {
-        for (view, key) in [("people", "member_id"), ("orgs", "org_id")] {
+        for (view, key) in PROJECTED {
             let projected = rows_as(
                 server,
                 token,
@@ -93,7 +104,7 @@ pub async fn compare(server: &Server, admin: &str, readers: &[&str], subtree: &[
         let whole_tree = !subtree.contains(&token);
         assert_eq!(
             sources.len(),
-            if whole_tree { 2 } else { 0 },
+            if whole_tree { PROJECTED.len() } else { 0 },
             "{step}: {token}: {sources:?}"
         );
     }
@@ -245,4 +256,98 @@ async fn projections_answer_as_the_live_views_do() {
     )
     .await;
     same_as_live(&server, "a rename and a secretary").await;
+
+    // A branch assembly of B1 with its attendance; then a record corrected (excused after
+    // absent), a late record, one taken back and a second meeting taken back whole.
+    let attended = |meeting: &str, member: &str, at: &str, status: &str| {
+        event(
+            "meeting.attended",
+            at,
+            "B1",
+            Some(member),
+            json!({"meeting_id": meeting, "status": status}),
+        )
+    };
+    let held = |meeting: &str, at: &str| {
+        event(
+            "meeting.held",
+            at,
+            "B1",
+            None,
+            json!({"meeting_id": meeting, "kind": "branch_assembly", "title": "支部党员大会",
+                   "duration_minutes": 90}),
+        )
+    };
+    let ids = post(
+        &server,
+        json!([
+            held("PM1", "2026-10-09T14:00:00+08:00"),
+            attended("PM1", "P1", "2026-10-09T14:00:00+08:00", "present"),
+            attended("PM1", "M1", "2026-10-09T14:00:00+08:00", "absent"),
+            held("PM2", "2026-10-16T14:00:00+08:00"),
+            attended("PM2", "P1", "2026-10-16T14:00:00+08:00", "present"),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "meetings and their attendance").await;
+    post(
+        &server,
+        json!([
+            attended("PM1", "M1", "2026-10-10T09:00:00+08:00", "excused"),
+            attended("PM1", "M2", "2026-10-11T09:00:00+08:00", "present"),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "a corrected and a late record").await;
+    let latest = rows_as(
+        &server,
+        "t-admin",
+        "SELECT member_id, status FROM attendance_latest WHERE meeting_id = 'PM1' ORDER BY member_id",
+    )
+    .await;
+    assert_eq!(
+        latest,
+        [
+            json!({"member_id": "M1", "status": "excused"}),
+            json!({"member_id": "M2", "status": "present"}),
+            json!({"member_id": "P1", "status": "present"}),
+        ]
+    );
+    post(
+        &server,
+        json!([
+            event(
+                "event.retracted",
+                "2026-10-12T10:00:00+08:00",
+                "B1",
+                None,
+                json!({"event_id": ids[1], "reason": "误记"})
+            ),
+            event(
+                "event.retracted",
+                "2026-10-17T10:00:00+08:00",
+                "B1",
+                None,
+                json!({"event_id": ids[3], "reason": "会议未召开"})
+            ),
+        ]),
+    )
+    .await;
+    same_as_live(&server, "a retracted record and a retracted meeting").await;
+    let left = rows_as(
+        &server,
+        "t-admin",
+        "SELECT meeting_id, member_id, meeting_kind FROM attendance_latest \
+         WHERE meeting_id IN ('PM1', 'PM2') ORDER BY meeting_id, member_id",
+    )
+    .await;
+    assert_eq!(
+        left,
+        [
+            json!({"meeting_id": "PM1", "member_id": "M1", "meeting_kind": "branch_assembly"}),
+            json!({"meeting_id": "PM1", "member_id": "M2", "meeting_kind": "branch_assembly"}),
+            json!({"meeting_id": "PM2", "member_id": "P1", "meeting_kind": null}),
+        ],
+        "P1's record of PM1 taken back; PM2's attendance stays, its meeting gone"
+    );
 }

@@ -1,18 +1,20 @@
-//! Projections: the per-entity views that many models read (`people`, `orgs`), kept as
-//! tables up to date from each commit's new events instead of computed from every event
-//! on every query.
+//! Projections: the per-entity views that many models read (`people`, `orgs`, `meetings`,
+//! `attendance_latest`), kept as tables up to date from each commit's new events instead
+//! of computed from every event on every query.
 //!
 //! A view becomes a projection by three header lines of its query file:
 //!
 //! ```sql
-//! -- projection.key: member_id            -- one entity per value of this column
+//! -- projection.key: member_id            -- the entity: member_id, org_id or meeting_id
 //! -- projection.events: member.%          -- the event types its rows are computed from
 //! -- projection.masked: name = member.registered.name, email = member.registered.email
 //! ```
 //!
 //! Its rows for one entity must depend only on the live events of that entity (the
-//! `events` rows whose envelope column `key` holds its id, of the named types), as `people`
-//! depends only on a person's `member.*` events and `orgs` on an org's `org.*` events.
+//! `events` rows whose column `key` holds its id, of the named types), as `people`
+//! depends only on a person's `member.*` events, `orgs` on an org's `org.*` events and
+//! `attendance_latest` on a meeting's `meeting.*` events (the meeting held and the
+//! attendance recorded for it).
 //! Then the projection is maintained the event-sourced way:
 //!
 //! - **at start** its rows are computed once from every event (in the background: until
@@ -39,8 +41,11 @@
 //! everyone cannot be cut to what a subtree's events would show: the sending branch of a
 //! transfer sees the member as transferred out, the receiving branch as theirs). The live
 //! computation stays under `live.<view>` for everyone; `as_of` sessions compute live.
-//! The rows are held in memory (a projection is one row per person or org: 57,000 people
-//! at the 10M-event scale take a few MB).
+//! The rows are held in memory: a projection of people or orgs is one row per entity
+//! (57,000 people at the 10M-event scale take a few MB); `attendance_latest` one row per
+//! meeting and invited member (about 1.9 million at that scale, ~200 MB). `attendance`,
+//! one row per record, stays a view: it is the events themselves joined to `meetings`,
+//! nothing a table would save.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
@@ -71,7 +76,8 @@ const ROUND_GAP: std::time::Duration = std::time::Duration::from_millis(200);
 /// What the header of a projected view declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectionSpec {
-    /// The envelope column of `events` (and column of the view) naming the entity.
+    /// The column of `events` (and of the view) naming the entity: an envelope column
+    /// (`member_id`, `org_id`) or the typed payload column `meeting_id`.
     pub key: String,
     /// The prefix of the event types its rows come from (`member.` of `member.%`).
     pub events_prefix: String,
@@ -93,10 +99,11 @@ impl ProjectionSpec {
         if file.kind != QueryKind::View {
             return Err(invalid("only a view can be a projection".into()));
         }
-        if key != events::MEMBER_ID && key != events::ORG_ID {
+        if !ENTITY_KEYS.contains(&key) {
             return Err(invalid(format!(
-                "projection.key: `{key}` is not an envelope column naming an entity \
-                 (member_id, org_id)"
+                "projection.key: `{key}` is not a column of events naming an entity \
+                 ({})",
+                ENTITY_KEYS.join(", ")
             )));
         }
         let pattern = file.get("projection.events").unwrap_or_default();
@@ -142,14 +149,36 @@ impl ProjectionSpec {
     }
 }
 
+/// The columns of `events` a projection may be keyed by: each names one entity.
+const ENTITY_KEYS: [&str; 3] = [events::MEMBER_ID, events::ORG_ID, MEETING_ID];
+const MEETING_ID: &str = "meeting_id";
+
+/// The most entities (or retracted events) a round computes again by their ids; beyond
+/// it the round computes the whole projection.
+const MOST_KEYS: usize = 1_000;
+
 /// What one committed event touches, as the writer notes it.
 #[derive(Debug, Clone)]
 pub struct Touch<'a> {
     pub event_type: &'a str,
     pub org_id: &'a str,
     pub member_id: Option<&'a str>,
+    /// The meeting of a `meeting.*` event.
+    pub meeting_id: Option<&'a str>,
     /// The `event_id` an `event.retracted` takes back.
     pub retracts: Option<String>,
+}
+
+impl<'a> Touch<'a> {
+    /// The entity the event touches as `key` names entities.
+    fn entity(&self, key: &str) -> Option<&'a str> {
+        match key {
+            events::MEMBER_ID => self.member_id,
+            events::ORG_ID => Some(self.org_id),
+            MEETING_ID => self.meeting_id,
+            _ => None,
+        }
+    }
 }
 
 /// Where a projection's maintenance stands.
@@ -258,12 +287,7 @@ impl Projections {
                 if let Some(id) = &t.retracts {
                     retracted.push(id.clone());
                 } else if spec.reads(t.event_type) {
-                    let key = if spec.key == events::MEMBER_ID {
-                        t.member_id
-                    } else {
-                        Some(t.org_id)
-                    };
-                    keys.extend(key.map(str::to_string));
+                    keys.extend(t.entity(&spec.key).map(str::to_string));
                 }
             }
             if keys.is_empty() && retracted.is_empty() {
@@ -404,9 +428,14 @@ impl Maintainer {
             .wait_for_version(target)
             .await
             .map_err(|source| Error::Execution { source })?;
-        if !retracted.is_empty() {
+        // Many entities at once (a bulk load) are computed again as a whole: cheaper than
+        // filtering by a list that long, and a list of tens of thousands of ids overflows
+        // the planner's stack.
+        let full = full || keys.len() + retracted.len() > MOST_KEYS;
+        if !full && !retracted.is_empty() {
             keys.extend(self.entities_of(p, &retracted).await?);
         }
+        let full = full || keys.len() > MOST_KEYS;
         if !full && keys.is_empty() {
             return Ok(());
         }

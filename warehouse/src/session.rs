@@ -60,7 +60,8 @@ pub struct Warehouse {
     admin_tables: std::sync::Mutex<Vec<(String, Arc<dyn TableProvider>)>>,
     /// The models' materialised tables, which readers' SQL reads by the model's name.
     read_models: Arc<ReadModels>,
-    /// The views kept as tables from each commit's events (`people`, `orgs`).
+    /// The views kept as tables from each commit's events (`people`, `orgs`, `meetings`,
+    /// `attendance_latest`).
     projections: Arc<Projections>,
 }
 

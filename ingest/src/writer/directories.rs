@@ -51,7 +51,7 @@ impl Writer {
         }
     }
 
-    /// The people and orgs the committed events touch: their rows of the projections
+    /// The people, orgs and meetings the committed events touch: their rows of the projections
     /// (`warehouse::projections`) are computed again, before the commit is acknowledged
     /// (until they are, the projected views answer live).
     pub(super) fn note_projections(&self, version: u64, rows: &[ValidEvent]) {
@@ -61,6 +61,11 @@ impl Writer {
                 event_type: e.event_type.as_str(),
                 org_id: &e.org_id,
                 member_id: e.member_id.as_deref(),
+                meeting_id: match &e.payload {
+                    Payload::MeetingHeld(m) => Some(m.meeting_id.0.as_str()),
+                    Payload::MeetingAttended(a) => Some(a.meeting_id.0.as_str()),
+                    _ => None,
+                },
                 retracts: match &e.payload {
                     Payload::EventRetracted(r) => Some(r.event_id.to_string()),
                     _ => None,
