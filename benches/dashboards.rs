@@ -20,6 +20,12 @@
 //! minutes) and reused after. `BENCH_SECONDS` (default 10) is the length of each case,
 //! `BENCH_CLIENTS` (default 200) the number of clients, `BENCH_RATE` (default 2,000) the
 //! aggregate requests/s of the paced case.
+//!
+//! Last, **`as_of` boards**: the same URLs with `as_of` an instant after the last refresh
+//! (`BENCH_AS_OF`, default a minute after the newest `refreshed_at` of the `models`
+//! table), which the server answers from the model tables' history (Delta time travel
+//! to the version current then), by one client, every URL in turn: a warm-up round, then
+//! `BENCH_AS_OF_ROUNDS` (default 3) timed rounds. The goal is p50 < 1.5 s.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -333,4 +339,68 @@ async fn main() {
         on.rate() / off.rate(),
         off.quantile(0.99) / on.quantile(0.99)
     );
+
+    let admin = tokens
+        .iter()
+        .find(|t| t["role"] == "admin")
+        .and_then(|t| t["token"].as_str())
+        .expect("the demo has an admin token");
+    let rounds = env("BENCH_AS_OF_ROUNDS", 3.0) as usize;
+    let (as_of, figures) = as_of_boards(&dir, &token, admin, rounds).await;
+    println!(
+        "\nas_of boards ({as_of}, from the models' history): one client, {} URLs, {rounds} round(s)",
+        results[0].1
+    );
+    print_row("as_of, one client", &figures);
+}
+
+/// Every board URL with `as_of` (see the module's doc), one client, `rounds` timed rounds
+/// after a warm-up round: the instant used and the figures.
+async fn as_of_boards(dir: &Path, token: &str, admin: &str, rounds: usize) -> (String, Figures) {
+    let server = start_server(dir, 1024);
+    let client = reqwest::Client::new();
+    let as_of = match std::env::var("BENCH_AS_OF") {
+        Ok(instant) => instant,
+        Err(_) => {
+            let response = client
+                .post(format!("{}/api/v1/sql", server.url))
+                .bearer_auth(admin)
+                .body("SELECT to_char(max(refreshed_at) + INTERVAL '1 minute', '%Y-%m-%dT%H:%M:%SZ') AS t FROM models")
+                .send()
+                .await
+                .unwrap();
+            let body: Value = response.json().await.unwrap();
+            body["rows"][0]["t"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no model has been refreshed: {body}"))
+                .to_string()
+        }
+    };
+    let paths: Vec<String> = paths(&server.url, token)
+        .await
+        .into_iter()
+        .map(|p| format!("{}{p}&as_of={}", server.url, as_of.replace('+', "%2B")))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut started = Instant::now();
+    for round in 0..=rounds {
+        if round == 1 {
+            started = Instant::now();
+        }
+        for url in &paths {
+            let sent = Instant::now();
+            let body = get(&client, token, url).await;
+            assert_eq!(body["source"], "history", "{url}: {}", body["source"]);
+            if round > 0 {
+                latencies.push(sent.elapsed());
+            }
+        }
+    }
+    latencies.sort();
+    let figures = Figures {
+        requests: latencies.len(),
+        seconds: started.elapsed().as_secs_f64(),
+        latencies,
+    };
+    (as_of, figures)
 }

@@ -11,6 +11,13 @@
 //! It first marks the version [acknowledged](LiveTable::acknowledge); a scan that starts
 //! later waits until that version is published, so an event is visible to every query
 //! started after its request was answered.
+//!
+//! Filters deltalake cannot take safely stay with DataFusion: deltalake 1.1 turns
+//! `x IN (a, b, …)` into a chain of `OR`s as deep as the list for its file skipping and
+//! walks that chain recursively, so an analyst's list of tens of thousands of literals
+//! overflowed the query thread's stack and aborted the server. A filter holding a list
+//! longer than [`MOST_PUSHED_LIST_ITEMS`] is not pushed into the scan; DataFusion applies
+//! it right above (a hash set of the literals), so the answer is the same.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -24,6 +31,17 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use tokio::sync::watch;
+
+/// The longest `IN` list of a filter pushed into a Delta scan (see the module's doc).
+pub const MOST_PUSHED_LIST_ITEMS: usize = 1_000;
+
+/// Whether deltalake may take `filter` into its scan.
+fn pushable(filter: &Expr) -> bool {
+    use datafusion::common::tree_node::TreeNode;
+    !filter
+        .exists(|e| Ok(matches!(e, Expr::InList(l) if l.list.len() > MOST_PUSHED_LIST_ITEMS)))
+        .unwrap_or(true)
+}
 
 /// How long a scan waits for an acknowledged version to be published before it fails
 /// (publishing normally takes milliseconds; this bounds a writer that cannot reload).
@@ -130,8 +148,9 @@ impl TableProvider for LiveTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.caught_up().await?;
+        let filters: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
         self.provider()
-            .scan(state, projection, filters, limit)
+            .scan(state, projection, &filters, limit)
             .await
     }
 
@@ -139,6 +158,17 @@ impl TableProvider for LiveTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        self.provider().supports_filters_pushdown(filters)
+        let offered: Vec<&Expr> = filters.iter().copied().filter(|f| pushable(f)).collect();
+        let mut theirs = self
+            .provider()
+            .supports_filters_pushdown(&offered)?
+            .into_iter();
+        Ok(filters
+            .iter()
+            .map(|f| {
+                let answer = if pushable(f) { theirs.next() } else { None };
+                answer.unwrap_or(TableProviderFilterPushDown::Unsupported)
+            })
+            .collect())
     }
 }

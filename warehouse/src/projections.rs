@@ -302,6 +302,14 @@ impl Projections {
         }
     }
 
+    /// Waits until every projection reflects `events` up to `version` (what a server
+    /// that has run a while reads; the benches of reads wait for it after opening).
+    pub async fn caught_up(&self, version: Option<u64>) {
+        while self.all.iter().any(|p| p.version() < version) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Records that `version` of `events` is published to SQL: a projection with nothing
     /// to recompute reflects it (its events were not touched since).
     pub fn published(&self, version: Option<u64>) {
