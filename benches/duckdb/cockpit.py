@@ -48,7 +48,14 @@ MACROS = [
          TRY_CAST(json_extract(j, '$."' || k || '"') AS BIGINT)""",
     """CREATE MACRO json_get_float(j, k) AS
          TRY_CAST(json_extract(j, '$."' || k || '"') AS DOUBLE)""",
+    """CREATE MACRO json_get_json(j, k) AS CAST(json_extract(j, '$."' || k || '"') AS VARCHAR)""",
     "CREATE MACRO to_char(x, f) AS strftime(x, f)",
+    "CREATE MACRO to_unixtime(ts) AS CAST(floor(epoch(CAST(ts AS TIMESTAMPTZ))) AS BIGINT)",
+    # warehouse/src/calendar.rs: the date in China Standard Time (UTC+8 all year), and n
+    # calendar months later with the day clipped to a shorter month (as DuckDB's interval
+    # arithmetic does: 2025-08-31 + 6 months = 2026-02-28).
+    "CREATE MACRO china_date(ts) AS CAST(ts + INTERVAL 8 HOUR AS DATE)",
+    "CREATE MACRO add_months(d, n) AS CAST(d + to_months(CAST(n AS INTEGER)) AS DATE)",
     # The contingency table: one key per (a, b) pair with both non-NULL, compared as text.
     """CREATE MACRO chi2_test(a, b) AS
          chi2_finish(histogram(CAST(a AS VARCHAR) || chr(31) || CAST(b AS VARCHAR)))""",
@@ -198,8 +205,11 @@ def anova_finish(pairs):
 
 
 def translate(sql):
-    """The one textual change: `asof` (a CTE name in several models) is a keyword in DuckDB."""
-    return re.sub(r"\basof\b", '"asof"', sql)
+    """The textual changes: `asof` (a CTE name in several models) is a keyword in DuckDB;
+    DataFusion's ordered aggregates `first_value(x ORDER BY …)` / `last_value(x ORDER BY …)`
+    (the ORDER BY inside the parentheses, not a window's OVER) are DuckDB's `first` / `last`."""
+    sql = re.sub(r"\basof\b", '"asof"', sql)
+    return re.sub(r"\b(first|last)_value\(([^()]*\bORDER BY\b[^()]*)\)", r"\1(\2)", sql)
 
 
 def connect(job):
