@@ -1,7 +1,7 @@
 //! `GET /api/v1/queries`: the SQL files of `queries/` (views, models, statistics,
 //! warning rules) with their headers, for the SQL console to start from, and what each
 //! name reads: a model with a table answers from it (`"source": "table"`, as of
-//! `refreshed_at`), a projected view (`people`, `orgs`, `meetings`, `attendance_latest`) from its projection while that is
+//! `refreshed_at`), a projected view (`people`, `orgs`, `meetings`) from its projection while that is
 //! up to date (`"projection": true`, see `warehouse::projections`), every view and model
 //! is computed live under `live.<name>`, and the `models` catalogue lists them all (see
 //! `warehouse::read_models`).

@@ -34,7 +34,7 @@
 //! - [`json`]: record batches as JSON rows (the shape of every JSON answer).
 //! - [`live`]: a table provider that always scans the newest acknowledged version, so a
 //!   commit is visible to SQL at once without re-listing the store per query.
-//! - [`projections`]: the per-entity views many models read (`people`, `orgs`, `meetings`, `attendance_latest`) kept as
+//! - [`projections`]: the per-entity views many models read (`people`, `orgs`, `meetings`) kept as
 //!   tables from each commit's new events, recomputing only the entities touched.
 //! - [`read_models`]: the materialised model tables as readers' SQL sees them (cut to
 //!   the scope), the `live.` schema of live computations and the `models` catalogue.

@@ -11,7 +11,7 @@
 //! | `attendance_rates` (a model with a table) | its table, as of its last refresh, cut to the reader's scope |
 //! | `attendance_rates` (a model never refreshed) | the live computation, as `live.attendance_rates` |
 //! | `live.attendance_rates`, `live.people`, … | the live computation over the reader's `events` |
-//! | `people`, `orgs`, `meetings`, `attendance_latest` (projections, see [`crate::projections`]) | the projection while it is up to date (readers of the whole tree, masked for their role), else live |
+//! | `people`, `orgs`, `meetings` (projections, see [`crate::projections`]) | the projection while it is up to date (readers of the whole tree, masked for their role), else live |
 //! | `member_months`, … (other views) | the live computation |
 //! | `models` | one row per model and projection: whether it reads a table, its version and `refreshed_at` |
 //!

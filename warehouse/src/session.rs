@@ -60,8 +60,7 @@ pub struct Warehouse {
     admin_tables: std::sync::Mutex<Vec<(String, Arc<dyn TableProvider>)>>,
     /// The models' materialised tables, which readers' SQL reads by the model's name.
     read_models: Arc<ReadModels>,
-    /// The views kept as tables from each commit's events (`people`, `orgs`, `meetings`,
-    /// `attendance_latest`).
+    /// The views kept as tables from each commit's events (`people`, `orgs`, `meetings`).
     projections: Arc<Projections>,
 }
 
