@@ -437,8 +437,8 @@ impl Maintainer {
             .await
             .map_err(|source| Error::Execution { source })?;
         // Many entities at once (a bulk load) are computed again as a whole: cheaper than
-        // filtering by a list that long, and a list of tens of thousands of ids overflows
-        // the planner's stack.
+        // filtering `events` by a list that long (which, beyond `live::MOST_PUSHED_LIST_ITEMS`,
+        // is not even pushed into the scan).
         let full = full || keys.len() + retracted.len() > MOST_KEYS;
         if !full && !retracted.is_empty() {
             keys.extend(self.entities_of(p, &retracted).await?);
