@@ -207,8 +207,12 @@ def anova_finish(pairs):
 def translate(sql):
     """The textual changes: `asof` (a CTE name in several models) is a keyword in DuckDB;
     DataFusion's ordered aggregates `first_value(x ORDER BY …)` / `last_value(x ORDER BY …)`
-    (the ORDER BY inside the parentheses, not a window's OVER) are DuckDB's `first` / `last`."""
+    (the ORDER BY inside the parentheses, not a window's OVER) are DuckDB's `first` / `last`;
+    `FROM (small) s RIGHT ANTI JOIN t x ON …` (live_events) is DuckDB's
+    `FROM t x ANTI JOIN (small) s ON …`, which has no RIGHT ANTI JOIN."""
     sql = re.sub(r"\basof\b", '"asof"', sql)
+    sql = re.sub(r"FROM \(([^()]*)\)\s+(\w+)\s+RIGHT ANTI JOIN\s+(\w+)\s+(\w+)\s+ON\b",
+                 r"FROM \3 \4 ANTI JOIN (\1) \2 ON", sql)
     return re.sub(r"\b(first|last)_value\(([^()]*\bORDER BY\b[^()]*)\)", r"\1(\2)", sql)
 
 

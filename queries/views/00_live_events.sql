@@ -6,6 +6,10 @@
 --   a retraction does not bring the event back. The typed payload columns of `events`
 --   (meeting_id, kind, status, period, amount_fen, resource_id, minutes, quiz_id, score,
 --   max_score, stage, year, rating) come along: views read them, not the JSON text.
+--   Written as `(retracted ids) RIGHT ANTI JOIN events` so that the join's hash table
+--   holds the few retracted ids, not every event id (`e.event_id NOT IN (…)` is a
+--   null-aware anti join, which must build on `events`: 780 MB and seconds per read at
+--   9M events).
 CREATE VIEW live_events AS
 SELECT
     e.event_id,
@@ -32,11 +36,11 @@ SELECT
     e.rating,
     CAST(e.month AS VARCHAR) AS month,
     china_date(e.occurred_at) AS occurred_on
-FROM events e
-WHERE e.event_type <> 'event.retracted'
-  AND e.event_id NOT IN (
-    SELECT r.retracts
+FROM (
+    SELECT DISTINCT r.retracts
     FROM events r
     WHERE r.event_type = 'event.retracted'
       AND r.retracts IS NOT NULL
-  )
+) retracted
+RIGHT ANTI JOIN events e ON e.event_id = retracted.retracts
+WHERE e.event_type <> 'event.retracted'
