@@ -8,6 +8,8 @@
 //! even whether the id exists (404 `unknown_member`); analysts and producers are refused
 //! by role (403). The push choice is the member's own, or their secretary's or an
 //! admin's on their behalf; it is recorded as an event and honoured from the next push.
+//! A reader other than the member sees the page's personal data (the name, the text of
+//! warnings) masked for their role, as everywhere else.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -63,8 +65,34 @@ pub async fn page(
 ) -> Result<Json<Value>, ApiError> {
     reachable(&app, &caller, &id)?;
     let _slot = app.slot(&caller)?;
-    let page = app.members.page(&id, app.clock.now()).await?;
+    let mut page = app.members.page(&id, app.clock.now()).await?;
+    if caller.role != Role::Member {
+        mask_page(&app, &caller, &id, &mut page);
+    }
     Ok(Json(page))
+}
+
+/// The personal data of a member's page as the reader's role sees it everywhere else
+/// (`access.<role>`): the member's name, and the text of their open warnings (which names
+/// them). The member reads their own page in clear; a leader whose settings mask names
+/// reads `张**` here as in SQL and on the dashboards.
+fn mask_page(app: &AppState, caller: &Caller, id: &str, page: &mut Value) {
+    use warehouse::access::PersonalKind;
+    let masking = app.access(caller).masking;
+    let personal = app.warehouse.personal_fields();
+    let treat = |kind: PersonalKind, value: &mut Value| {
+        if let Some(text) = value.as_str() {
+            *value = personal
+                .mask_text(kind, masking.treatment(kind), text, Some(id))
+                .map_or(Value::Null, Value::from);
+        }
+    };
+    treat(PersonalKind::Name, &mut page["member"]["name"]);
+    if let Some(warnings) = page["warnings"].as_array_mut() {
+        for warning in warnings {
+            treat(PersonalKind::FreeText, &mut warning["message"]);
+        }
+    }
 }
 
 /// The study recommended to a member this week, best first, each with its reasons.

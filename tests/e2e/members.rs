@@ -280,6 +280,36 @@ fn push(scratch: &Scratch, config: &std::path::Path, as_of: &str) -> String {
     stdout
 }
 
+/// A member's page shows each reader its personal data as their SQL does: with leaders'
+/// names masked by the settings, a leader reads `成**`, the member, their secretary and an
+/// admin the name in clear.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_members_page_is_masked_for_the_readers_role() {
+    let scratch = Scratch::new("members-masked");
+    let server = Server::start(&scratch.0, "[access.leader]\nname = \"masked\"\n");
+    let (status, body) = server.post_json("t-admin", &fixture()).await;
+    assert_eq!(status, 200, "{body}");
+    for (token, name) in [
+        ("t-member-r", "成员R"),
+        ("t-secretary-b1", "成员R"),
+        ("t-admin", "成员R"),
+        ("t-leader", "成**"),
+        ("t-leader-c1", "成**"),
+    ] {
+        let (status, page) = server.get(token, "/api/v1/members/M_R").await;
+        assert_eq!(status, 200, "{token}: {page}");
+        assert_eq!(page["member"]["name"], name, "{token}: {page}");
+        // Members and secretaries have no SQL.
+        if token == "t-admin" || token.starts_with("t-leader") {
+            let (status, rows) = server
+                .sql(token, "SELECT name FROM people WHERE member_id = 'M_R'")
+                .await;
+            assert_eq!(status, 200, "{token}: {rows}");
+            assert_eq!(rows["rows"][0]["name"], name, "{token}: SQL {rows}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_weekly_push_mails_each_member_once_and_honours_the_opt_out() {
     let scratch = Scratch::new("members-push");

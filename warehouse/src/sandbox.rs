@@ -288,10 +288,9 @@ async fn collect(
             .create_logical_plan(&sql)
             .await
             .and_then(|plan| options.verify_plan(&plan).map(|()| plan)),
-        // The same lock as for text: a plan that writes is refused while planning.
-        ReadQuery::Plan(plan) => options
-            .verify_plan(&plan)
-            .and_then(|()| state.optimize(&plan)),
+        // The same lock as for text: a plan that writes is refused while planning. It is
+        // optimized once, with the physical plan, like a plan of text.
+        ReadQuery::Plan(plan) => options.verify_plan(&plan).map(|()| plan),
     }
     .map_err(failed)?;
     let df = datafusion::prelude::DataFrame::new(state, plan);
