@@ -8,6 +8,10 @@
 --   meeting). Read with ordered aggregates rather than a window over `attendance`, which
 --   keeps a query's memory small. The models and the rules read it (the rules in their
 --   session of what had occurred by the evaluation, so there it is the latest record then).
+--   A projection: kept as a table from each commit's `meeting.*` events (only the meetings
+--   they touch are computed again); `live.attendance_latest` computes it from every event.
+-- projection.key: meeting_id
+-- projection.events: meeting.%
 CREATE VIEW attendance_latest AS
 SELECT r.event_id,
        r.meeting_id,

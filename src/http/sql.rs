@@ -215,10 +215,10 @@ fn encode(
                 let mut writer =
                     warehouse::arrow::ipc::writer::StreamWriter::try_new(&mut out, &result.schema)
                         .map_err(|e| internal(&e))?;
+                // The batches hold their own buffers (`warehouse::sandbox`), so each is
+                // written with its own rows' bytes only.
                 for batch in &result.batches {
-                    writer
-                        .write(&own_buffers(batch).map_err(|e| internal(&e))?)
-                        .map_err(|e| internal(&e))?;
+                    writer.write(batch).map_err(|e| internal(&e))?;
                 }
                 writer.finish().map_err(|e| internal(&e))?;
             }
@@ -236,27 +236,6 @@ fn encode(
     Ok(response)
 }
 
-/// `batch` with its string and binary views holding only their own bytes. A view array
-/// cut into batches shares the whole data buffers of the array it was cut from, and the
-/// IPC writer writes them whole with every batch: 100,000 rows of `events` came out as
-/// 732 MB instead of 12.5 (measured with `benches/pg_wire.py`).
-fn own_buffers(
-    batch: &warehouse::arrow::array::RecordBatch,
-) -> Result<warehouse::arrow::array::RecordBatch, warehouse::arrow::error::ArrowError> {
-    use warehouse::arrow::array::{ArrayRef, AsArray};
-    use warehouse::arrow::datatypes::DataType;
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| match c.data_type() {
-            DataType::Utf8View => std::sync::Arc::new(c.as_string_view().gc()) as ArrayRef,
-            DataType::BinaryView => std::sync::Arc::new(c.as_binary_view().gc()) as ArrayRef,
-            _ => c.clone(),
-        })
-        .collect();
-    warehouse::arrow::array::RecordBatch::try_new(batch.schema(), columns)
-}
-
 fn columns(schema: &SchemaRef) -> Vec<Value> {
     schema
         .fields()
@@ -266,55 +245,3 @@ fn columns(schema: &SchemaRef) -> Vec<Value> {
 }
 
 pub use warehouse::json::rows_json;
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use warehouse::arrow::array::{RecordBatch, StringViewArray};
-    use warehouse::arrow::datatypes::{DataType, Field, Schema};
-
-    fn ipc_bytes(batches: &[RecordBatch]) -> usize {
-        let mut out = Vec::new();
-        let mut writer =
-            warehouse::arrow::ipc::writer::StreamWriter::try_new(&mut out, &batches[0].schema())
-                .unwrap();
-        for batch in batches {
-            writer.write(batch).unwrap();
-        }
-        writer.finish().unwrap();
-        drop(writer);
-        out.len()
-    }
-
-    /// Ten batches cut from one array of long strings (as a sort's output is cut): with
-    /// their own buffers the stream holds the strings once, not ten times.
-    #[test]
-    fn batches_cut_from_one_view_array_are_written_once() {
-        let values: StringViewArray = (0..10_000)
-            .map(|i| {
-                Some(format!(
-                    "{{\"period\": \"2026-{:02}\", \"row\": {i:08}}}",
-                    i % 12 + 1
-                ))
-            })
-            .collect();
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "payload",
-            DataType::Utf8View,
-            true,
-        )]));
-        let whole = RecordBatch::try_new(schema, vec![Arc::new(values)]).unwrap();
-        let cut: Vec<RecordBatch> = (0..10).map(|i| whole.slice(i * 1_000, 1_000)).collect();
-        let own: Vec<RecordBatch> = cut.iter().map(|b| super::own_buffers(b).unwrap()).collect();
-        let (shared, owned, once) = (ipc_bytes(&cut), ipc_bytes(&own), ipc_bytes(&[whole]));
-        assert!(
-            shared > 5 * once,
-            "the cut batches share the buffers: {shared} vs {once}"
-        );
-        assert!(
-            owned < once + once / 4,
-            "{owned} bytes against {once} for the whole array"
-        );
-    }
-}

@@ -14,7 +14,7 @@
 //! - `metrics`: `/metrics` through Prometheus' parser, its counters moving with the work;
 //! - `openapi`: schemathesis against `/api/v1/openapi.json` and the running server;
 //! - `pg`: the Postgres wire with psql, psycopg and pandas, against the HTTP answers;
-//! - `projections`: `people`, `orgs` and `meetings` kept as tables, row for row against the live views;
+//! - `projections`: `people`, `orgs`, `meetings` and `attendance_latest` kept as tables, row for row against the live views;
 //! - `migrate`: a table written by an earlier version gains the typed payload columns;
 //! - `members`: the member role (我的党建 and its API, nothing of anyone else), study
 //!   recommendations, the opt-out and the weekly push over real SMTP;

@@ -1,4 +1,4 @@
-//! The projections (`people`, `orgs`, `meetings`: views kept as tables from each
+//! The projections (`people`, `orgs`, `meetings`, `attendance_latest`: views kept as tables from each
 //! commit's events) against the live computation (`live.people`, …),
 //! row for row, over the real server: after the fixture, after registrations, stage
 //! changes and a transfer between two colleges, after a retraction, an org renamed and a
@@ -17,8 +17,9 @@ use crate::support::{Server, fixture_server};
 /// Readers of the whole tree (admin, analyst, leader) and one of a subtree.
 const READERS: [&str; 4] = ["t-admin", "t-analyst", "t-leader", "t-leader-c1"];
 
-/// Every projected view with the order that makes its rows comparable.
-const PROJECTED: [(&str, &str); 3] = [
+/// Every projected view with the order that makes its rows comparable (by name).
+const PROJECTED: [(&str, &str); 4] = [
+    ("attendance_latest", "meeting_id, member_id"),
     ("meetings", "meeting_id, event_id"),
     ("orgs", "org_id"),
     ("people", "member_id"),
