@@ -243,12 +243,26 @@ async fn every_query_is_bounded() {
         "{:?}",
         started.elapsed()
     );
-    // Result bytes are capped like rows.
+    // Result bytes are capped like rows: the bytes of the rows returned (each event ten
+    // times, some 150 kB here), whatever buffers they were cut from.
     let (status, body) = server
-        .sql("t-analyst", "SELECT * FROM events CROSS JOIN (SELECT 1) t")
+        .sql(
+            "t-analyst",
+            "SELECT * FROM events CROSS JOIN generate_series(1, 10) t",
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["truncated"], true, "{}", body["row_count"]);
+    let cut = body["row_count"].as_u64().unwrap();
+    assert!((1..200).contains(&cut), "{cut} rows of 20,000 bytes");
+    let (status, body) = server
+        .sql("t-analyst", "SELECT event_type FROM events LIMIT 40")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["truncated"].clone(), body["row_count"].clone()),
+        (json!(false), json!(40))
+    );
     // One query at a time here: a second one waits its turn briefly, then is told to
     // come back.
     let slow = "SELECT count(*) AS n FROM generate_series(1, 3000000000) a";
