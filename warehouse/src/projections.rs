@@ -461,7 +461,7 @@ impl Maintainer {
         // filter and adds its own, which alone would leave the table in ever smaller
         // batches holding the buffers of rows replaced long ago (a filtered text view
         // keeps its buffers whole). Copying them costs about what the filter did.
-        let mut rows = BatchCoalescer::new(schema.clone(), BATCH_ROWS);
+        let mut rebuilt = BatchCoalescer::new(schema.clone(), BATCH_ROWS);
         if !full {
             let old = p.rows.read().expect("projection rows poisoned").clone();
             let Some(old) = old else {
@@ -469,19 +469,20 @@ impl Maintainer {
                     "the projection has no rows to update".into(),
                 )));
             };
-            keep_others(&old, &p.spec.key, &keys, &mut rows)
+            keep_others(&old, &p.spec.key, &keys, &mut rebuilt)
                 .await
                 .map_err(failed)?;
         }
         for batch in computed {
-            rows.push_batch(batch).map_err(|e| failed(e.into()))?;
+            rebuilt.push_batch(batch).map_err(|e| failed(e.into()))?;
         }
-        rows.finish_buffered_batch().map_err(|e| failed(e.into()))?;
+        rebuilt
+            .finish_buffered_batch()
+            .map_err(|e| failed(e.into()))?;
         let batches: Vec<RecordBatch> =
-            std::iter::from_fn(|| rows.next_completed_batch()).collect();
+            std::iter::from_fn(|| rebuilt.next_completed_batch()).collect();
         let rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
-        let table = MemTable::try_new(schema, vec![batches])
-            .map_err(|source| Error::Execution { source })?;
+        let table = MemTable::try_new(schema, vec![batches]).map_err(failed)?;
         p.install(table);
         tracing::debug!(projection = %p.name, full, entities = keys.len(), rows, ms = started.elapsed().as_millis() as u64, "projection updated");
         Ok(())
