@@ -36,12 +36,17 @@ async fn post(server: &Server, token: &str, path: &str, body: &str) -> (u16, Val
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_member_reads_their_own_record_and_nothing_else() {
-    let scratch = Scratch::new("members-access");
-    let server = Server::start(&scratch.0, "");
+/// A server (`extra` added to its config) over the members' fixture.
+async fn with_members(scratch: Scratch, extra: &str) -> (Scratch, Server) {
+    let server = Server::start(&scratch.0, extra);
     let (status, body) = server.post_json("t-admin", &fixture()).await;
     assert_eq!(status, 200, "{body}");
+    (scratch, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_reads_their_own_record_and_nothing_else() {
+    let (_scratch, server) = with_members(Scratch::new("members-access"), "").await;
 
     // Their own page: stage, next step by the time rules, study, quizzes, recommendations.
     let (status, page) = server.get("t-member-r", "/api/v1/members/M_R").await;
@@ -285,10 +290,11 @@ fn push(scratch: &Scratch, config: &std::path::Path, as_of: &str) -> String {
 /// admin the name in clear.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_members_page_is_masked_for_the_readers_role() {
-    let scratch = Scratch::new("members-masked");
-    let server = Server::start(&scratch.0, "[access.leader]\nname = \"masked\"\n");
-    let (status, body) = server.post_json("t-admin", &fixture()).await;
-    assert_eq!(status, 200, "{body}");
+    let (_scratch, server) = with_members(
+        Scratch::new("members-masked"),
+        "[access.leader]\nname = \"masked\"\n",
+    )
+    .await;
     for (token, name) in [
         ("t-member-r", "成员R"),
         ("t-secretary-b1", "成员R"),
